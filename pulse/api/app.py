@@ -1,0 +1,81 @@
+"""The FastAPI application: routers, and one error shape for every failure (DESIGN.md habit 11).
+
+``create_app`` takes already-built services (pool, authenticator, extra routers such as the
+collector's ingest routes) from ``main``; it builds nothing long-lived itself.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+import psycopg
+from fastapi import APIRouter, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from psycopg_pool import PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from pulse import __version__
+from pulse.api.deps import Services
+from pulse.api.routes import health, sessions, spans, traces
+from pulse.errors import PulseError
+
+log = logging.getLogger("pulse.api")
+
+
+def error_response(exc: PulseError) -> JSONResponse:
+    headers = {}
+    retry_after = getattr(exc, "retry_after", None)
+    if retry_after is not None:
+        headers["Retry-After"] = str(retry_after)
+    return JSONResponse(exc.body(), status_code=exc.http_status, headers=headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(PulseError)
+    async def pulse_error(_: Request, exc: PulseError) -> JSONResponse:
+        return error_response(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(_: Request, exc: RequestValidationError) -> JSONResponse:
+        details = [
+            {"field": ".".join(str(p) for p in e.get("loc", ())[1:]), "message": e.get("msg")}
+            for e in exc.errors()
+        ]
+        return JSONResponse({"error": "Invalid query parameters", "details": details}, 400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        message = {404: "Not found", 405: "Method not allowed"}.get(exc.status_code, exc.detail)
+        return JSONResponse({"error": message}, exc.status_code, headers=exc.headers)
+
+    @app.exception_handler(psycopg.OperationalError)
+    @app.exception_handler(PoolTimeout)
+    async def db_down(_: Request, exc: Exception) -> JSONResponse:
+        log.warning("database unavailable: %s", exc)
+        return JSONResponse(
+            {"error": "Database unavailable, retry later"}, 503, headers={"Retry-After": "5"}
+        )
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return JSONResponse({"error": "Internal server error"}, 500)
+
+
+def create_app(svc: Services, authenticate, extra_routers: Iterable[APIRouter] = ()) -> FastAPI:
+    app = FastAPI(
+        title="Pulse Bridge",
+        version=__version__,
+        description="OpenTelemetry-native trace service for LLM applications and coding agents.",
+    )
+    app.state.services = svc
+    install_error_handlers(app)
+    app.include_router(health.router)
+    for extra in extra_routers:
+        app.include_router(extra)
+    app.include_router(traces.router(authenticate))
+    app.include_router(spans.router(authenticate))
+    app.include_router(sessions.router(authenticate))
+    return app

@@ -1,0 +1,154 @@
+"""Projects and API keys (users, sessions and memberships arrive with the accounts issue).
+
+API keys look like ``pulse_sk_<43 url-safe chars>`` (256 random bits). Only their SHA-256 is
+stored, with a short display prefix; the plaintext exists once, in the return value of
+:func:`create_key`. Because the key carries 256 bits of entropy, a fast hash is the right tool
+(no salt/stretching needed) and lookup by hash compares no secret byte-by-byte.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from psycopg import AsyncConnection
+from psycopg.rows import dict_row
+from psycopg_pool import AsyncConnectionPool
+
+from pulse.records import ApiKeyInfo
+
+KEY_PREFIX = "pulse_sk_"
+DISPLAY_CHARS = 4  # characters of the secret shown after the prefix
+# last_used_at is refreshed at most this often per key, so a busy key does not write per request.
+LAST_USED_RESOLUTION_S = 60
+
+
+@dataclass(frozen=True, slots=True)
+class NewKey:
+    id: uuid.UUID
+    project_id: uuid.UUID
+    name: str
+    key: str  # plaintext: show once, never store
+    display_prefix: str
+
+
+def hash_key(key: str) -> bytes:
+    return hashlib.sha256(key.encode("utf-8")).digest()
+
+
+def generate_key() -> str:
+    return KEY_PREFIX + secrets.token_urlsafe(32)
+
+
+async def create_project(pool: AsyncConnectionPool, name: str) -> uuid.UUID:
+    project_id = uuid.uuid4()
+    async with pool.connection() as conn:
+        await conn.execute(
+            "INSERT INTO pulse.projects (id, name) VALUES (%s, %s)", (project_id, name)
+        )
+    return project_id
+
+
+async def list_projects(pool: AsyncConnectionPool) -> list[dict[str, Any]]:
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT p.id, p.name, p.created_at,"
+            " (SELECT count(*) FROM pulse.api_keys k"
+            "   WHERE k.project_id = p.id AND k.revoked_at IS NULL) AS active_keys"
+            " FROM pulse.projects p ORDER BY p.created_at, p.id"
+        )
+        return await cur.fetchall()
+
+
+async def project_exists(pool: AsyncConnectionPool, project_id: uuid.UUID) -> bool:
+    async with pool.connection() as conn:
+        cur = await conn.execute("SELECT 1 FROM pulse.projects WHERE id = %s", (project_id,))
+        return await cur.fetchone() is not None
+
+
+async def create_key(
+    pool: AsyncConnectionPool | AsyncConnection, project_id: uuid.UUID, name: str = "Default Key"
+) -> NewKey:
+    key = generate_key()
+    display = key[: len(KEY_PREFIX) + DISPLAY_CHARS]
+    key_id = uuid.uuid4()
+    sql_text = (
+        "INSERT INTO pulse.api_keys (id, project_id, name, key_hash, display_prefix)"
+        " VALUES (%s, %s, %s, %s, %s)"
+    )
+    args = (key_id, project_id, name, hash_key(key), display)
+    if isinstance(pool, AsyncConnection):
+        await pool.execute(sql_text, args)
+    else:
+        async with pool.connection() as conn:
+            await conn.execute(sql_text, args)
+    return NewKey(key_id, project_id, name, key, display)
+
+
+async def list_keys(pool: AsyncConnectionPool, project_id: uuid.UUID) -> list[dict[str, Any]]:
+    async with pool.connection() as conn, conn.cursor(row_factory=dict_row) as cur:
+        await cur.execute(
+            "SELECT id, name, display_prefix, created_at, last_used_at, revoked_at"
+            " FROM pulse.api_keys WHERE project_id = %s ORDER BY created_at, id",
+            (project_id,),
+        )
+        return await cur.fetchall()
+
+
+async def revoke_key(pool: AsyncConnectionPool, key_id: uuid.UUID) -> bool:
+    """Revoke a key; True when a live key was revoked. Takes effect on the next request."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "UPDATE pulse.api_keys SET revoked_at = now() WHERE id = %s AND revoked_at IS NULL",
+            (key_id,),
+        )
+        return cur.rowcount == 1
+
+
+async def authenticate(pool: AsyncConnectionPool, key: str) -> ApiKeyInfo | None:
+    """The project of a live key, or None. Refreshes ``last_used_at`` at most once a minute."""
+    if not key.startswith(KEY_PREFIX) or len(key) > 200:
+        return None
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "SELECT id, project_id, last_used_at FROM pulse.api_keys"
+            " WHERE key_hash = %s AND revoked_at IS NULL",
+            (hash_key(key),),
+        )
+        row = await cur.fetchone()
+        if row is None:
+            return None
+        key_id, project_id, last_used = row
+        if _stale(last_used):
+            await conn.execute(
+                "UPDATE pulse.api_keys SET last_used_at = now() WHERE id = %s", (key_id,)
+            )
+    return ApiKeyInfo(key_id=key_id, project_id=project_id)
+
+
+def _stale(last_used: datetime | None) -> bool:
+    if last_used is None:
+        return True
+    return (datetime.now(last_used.tzinfo) - last_used).total_seconds() > LAST_USED_RESOLUTION_S
+
+
+async def ensure_default_project(pool: AsyncConnectionPool) -> NewKey | None:
+    """On an empty database, create project "Default" with a key and return it; else None.
+
+    Serialised with an advisory transaction lock so two instances starting together on an empty
+    database create one default project, not two.
+    """
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute("SELECT pg_advisory_xact_lock(%s)", (0x70756C7366,))
+        cur = await conn.execute("SELECT 1 FROM pulse.projects LIMIT 1")
+        if await cur.fetchone() is not None:
+            return None
+        project_id = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO pulse.projects (id, name) VALUES (%s, %s)", (project_id, "Default")
+        )
+        return await create_key(conn, project_id, "Default Key")

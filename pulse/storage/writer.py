@@ -1,0 +1,213 @@
+"""Writes records: COPY into a per-connection staging table, then one
+``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` into the real table, in one transaction.
+
+Idempotence (SPEC.md §6-7): the primary key is ``(project_id, id, timestamp)``; in addition the
+INSERT skips ids that already exist in the project at another timestamp, and duplicates inside one
+batch collapse to one row. Redelivery therefore never creates a second row nor double-counts.
+
+Rows are ``(project_id, record)`` pairs so one batch may span projects (the writer loop drains a
+queue shared by all projects).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+from uuid import UUID
+
+import orjson
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
+
+from pulse.records import SpanRecord, TraceRecord
+
+
+def _json(value: Any) -> str | None:
+    return None if value is None else orjson.dumps(value).decode("utf-8")
+
+
+def _trace_row(project_id: UUID, r: TraceRecord) -> tuple[Any, ...]:
+    return (
+        project_id,
+        r.trace_id,
+        r.timestamp,
+        r.session_id,
+        r.latency_ms,
+        r.provider,
+        r.model_requested,
+        r.model_used,
+        r.provider_request_id,
+        _json(r.request_body),
+        _json(r.response_body),
+        r.input_tokens,
+        r.output_tokens,
+        r.output_text,
+        r.finish_reason,
+        r.status,
+        _json(r.error),
+        r.cost_cents,
+        _json(r.metadata or {}),
+        r.otel.trace_id,
+        r.otel.span_id,
+        r.otel.parent_span_id,
+        r.otel.service_name,
+    )
+
+
+def _span_row(project_id: UUID, r: SpanRecord) -> tuple[Any, ...]:
+    return (
+        project_id,
+        r.span_id,
+        r.timestamp,
+        r.session_id,
+        r.parent_span_id,
+        r.duration_ms,
+        r.source,
+        r.kind,
+        r.event_type,
+        r.status,
+        r.tool_use_id,
+        r.tool_name,
+        _json(r.tool_input),
+        _json(r.tool_response),
+        _json(r.error),
+        r.is_interrupt,
+        r.cwd,
+        r.model,
+        r.agent_name,
+        _json(r.metadata or {}),
+        r.otel.trace_id,
+        r.otel.span_id,
+        r.otel.parent_span_id,
+        r.otel.service_name,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Table:
+    name: str
+    key: str
+    columns: tuple[str, ...]
+    to_row: Callable[[UUID, Any], tuple[Any, ...]]
+
+    @property
+    def stage(self) -> str:
+        return f"pulse_{self.name}_stage"
+
+    def create_stage_sql(self) -> str:
+        return (
+            f"CREATE TEMP TABLE IF NOT EXISTS {self.stage}"
+            f" (LIKE pulse.{self.name} INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+        )
+
+    def copy_sql(self) -> str:
+        return f"COPY {self.stage} ({', '.join(self._quoted())}) FROM STDIN"
+
+    def insert_sql(self) -> str:
+        cols = ", ".join(self._quoted())
+        picked = ", ".join(f"s.{c}" for c in self._quoted())
+        return (
+            f"INSERT INTO pulse.{self.name} ({cols})"
+            f" SELECT DISTINCT ON (s.project_id, s.{self.key}) {picked} FROM {self.stage} s"
+            f" WHERE NOT EXISTS (SELECT 1 FROM pulse.{self.name} t"
+            f"  WHERE t.project_id = s.project_id AND t.{self.key} = s.{self.key})"
+            f' ORDER BY s.project_id, s.{self.key}, s."timestamp"'
+            " ON CONFLICT DO NOTHING"
+        )
+
+    def _quoted(self) -> list[str]:
+        return [f'"{c}"' if c == "timestamp" else c for c in self.columns]
+
+
+TRACES = _Table(
+    "traces",
+    "trace_id",
+    (
+        "project_id",
+        "trace_id",
+        "timestamp",
+        "session_id",
+        "latency_ms",
+        "provider",
+        "model_requested",
+        "model_used",
+        "provider_request_id",
+        "request_body",
+        "response_body",
+        "input_tokens",
+        "output_tokens",
+        "output_text",
+        "finish_reason",
+        "status",
+        "error",
+        "cost_cents",
+        "metadata",
+        "otel_trace_id",
+        "otel_span_id",
+        "otel_parent_span_id",
+        "service_name",
+    ),
+    _trace_row,
+)
+SPANS = _Table(
+    "spans",
+    "span_id",
+    (
+        "project_id",
+        "span_id",
+        "timestamp",
+        "session_id",
+        "parent_span_id",
+        "duration_ms",
+        "source",
+        "kind",
+        "event_type",
+        "status",
+        "tool_use_id",
+        "tool_name",
+        "tool_input",
+        "tool_response",
+        "error",
+        "is_interrupt",
+        "cwd",
+        "model",
+        "agent_name",
+        "metadata",
+        "otel_trace_id",
+        "otel_span_id",
+        "otel_parent_span_id",
+        "service_name",
+    ),
+    _span_row,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    traces_inserted: int = 0
+    spans_inserted: int = 0
+
+
+async def _write_table(
+    conn: AsyncConnection, table: _Table, items: Sequence[tuple[UUID, Any]]
+) -> int:
+    await conn.execute(table.create_stage_sql())
+    async with conn.cursor() as cur:
+        async with cur.copy(table.copy_sql()) as copy:
+            for project_id, record in items:
+                await copy.write_row(table.to_row(project_id, record))
+        await cur.execute(table.insert_sql())
+        return cur.rowcount
+
+
+async def write_records(
+    pool: AsyncConnectionPool, items: Sequence[tuple[UUID, TraceRecord | SpanRecord]]
+) -> WriteResult:
+    """Store ``(project_id, record)`` pairs in one transaction; return how many rows were new."""
+    traces = [(p, r) for p, r in items if isinstance(r, TraceRecord)]
+    spans = [(p, r) for p, r in items if isinstance(r, SpanRecord)]
+    async with pool.connection() as conn, conn.transaction():
+        t = await _write_table(conn, TRACES, traces) if traces else 0
+        s = await _write_table(conn, SPANS, spans) if spans else 0
+    return WriteResult(traces_inserted=t, spans_inserted=s)

