@@ -1,0 +1,176 @@
+"""One normalised view (:class:`Item`) of an OTLP span or log record, with its resource and scope.
+
+MAPPING.md §8 step 1: attributes are flattened with precedence span/log > scope > resource.
+Invalid items (missing or all-zero ids, unusable timestamps) are counted here with a reason and
+never reach the convention mappers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+from pulse.mapping.attrs import as_str
+from pulse.mapping.otlp import any_value, attributes, hex_id
+from pulse.mapping.values import from_unix_nanos, parse_rfc3339
+
+STATUS_ERROR = 2  # OTLP Status.StatusCode.STATUS_CODE_ERROR
+
+
+@dataclass(slots=True)
+class Event:
+    """A span event (name, time, attributes)."""
+
+    name: str
+    time_ns: int
+    attrs: dict[str, Any]
+
+
+@dataclass(slots=True)
+class Item:
+    """A span or a log record, ready for classification and mapping."""
+
+    trace_id: str | None
+    span_id: str | None
+    parent_id: str | None
+    name: str
+    start_ns: int
+    end_ns: int
+    attrs: dict[str, Any]  # span/log attributes over scope attributes
+    resource: dict[str, Any]
+    scope_name: str = ""
+    scope_version: str = ""
+    kind: int = 0
+    events: list[Event] = field(default_factory=list)
+    status_code: int = 0
+    status_message: str = ""
+    body: Any = None
+    is_log: bool = False
+    clamped: bool = False  # end was before start (MAPPING.md: clamp, keep the item)
+
+    @property
+    def merged(self) -> dict[str, Any]:
+        """All attributes, precedence item > scope > resource (MAPPING.md §8.1)."""
+        return {**self.resource, **self.attrs}
+
+    @property
+    def service_name(self) -> str | None:
+        return as_str(self.resource.get("service.name"))
+
+    @property
+    def duration_ms(self) -> float:
+        return max(self.end_ns - self.start_ns, 0) / 1_000_000
+
+
+@dataclass(slots=True)
+class Rejects:
+    """Counted rejections with short deduplicated reasons (OTLP partial_success)."""
+
+    count: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+    def add(self, reason: str, n: int = 1) -> None:
+        self.count += n
+        if reason not in self.reasons:
+            self.reasons.append(reason)
+
+
+def span_items(req: ExportTraceServiceRequest, rejects: Rejects) -> Iterator[Item]:
+    """Every valid span of the request as an Item; invalid ones are counted in ``rejects``."""
+    for rs in req.resource_spans:
+        resource = attributes(rs.resource.attributes)
+        for ss in rs.scope_spans:
+            scope = attributes(ss.scope.attributes)
+            for span in ss.spans:
+                item = _span_item(span, resource, scope, ss.scope, rejects)
+                if item is not None:
+                    yield item
+
+
+def _span_item(span: Any, resource: dict, scope: dict, sc: Any, rejects: Rejects) -> Item | None:
+    trace_id, span_id = hex_id(span.trace_id, 16), hex_id(span.span_id, 8)
+    if trace_id is None or span_id is None:
+        rejects.add("span without a valid traceId/spanId")
+        return None
+    start, end = span.start_time_unix_nano, span.end_time_unix_nano or span.start_time_unix_nano
+    if not _valid_time(start) or not _valid_time(end):
+        rejects.add("span with a missing or out-of-range start/end time")
+        return None
+    events = [
+        Event(ev.name, ev.time_unix_nano, attributes(ev.attributes)) for ev in span.events
+    ]
+    return Item(
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_id=hex_id(span.parent_span_id, 8),
+        name=span.name,
+        start_ns=start,
+        end_ns=max(end, start),
+        clamped=end < start,
+        attrs={**scope, **attributes(span.attributes)},
+        resource=resource,
+        scope_name=sc.name,
+        scope_version=sc.version,
+        kind=span.kind,
+        events=events,
+        status_code=span.status.code,
+        status_message=span.status.message,
+    )
+
+
+def log_items(req: ExportLogsServiceRequest, rejects: Rejects) -> Iterator[Item]:
+    """Every usable log record as an Item (ids optional; a time is required)."""
+    for rl in req.resource_logs:
+        resource = attributes(rl.resource.attributes)
+        for sl in rl.scope_logs:
+            scope = attributes(sl.scope.attributes)
+            for rec in sl.log_records:
+                attrs = {**scope, **attributes(rec.attributes)}
+                time_ns = _log_time(rec, attrs)
+                if time_ns is None:
+                    rejects.add("log record with a missing or out-of-range time")
+                    continue
+                yield Item(
+                    trace_id=hex_id(rec.trace_id, 16),
+                    span_id=hex_id(rec.span_id, 8),
+                    parent_id=None,
+                    name=as_str(attrs.get("event.name")) or rec.event_name or "",
+                    start_ns=time_ns,
+                    end_ns=time_ns,
+                    attrs=attrs,
+                    resource=resource,
+                    scope_name=sl.scope.name,
+                    scope_version=sl.scope.version,
+                    body=any_value(rec.body),
+                    is_log=True,
+                )
+
+
+def _log_time(rec: Any, attrs: dict[str, Any]) -> int | None:
+    """``timeUnixNano`` -> ``observedTimeUnixNano`` -> ``event.timestamp`` (MAPPING.md §10.2)."""
+    for nanos in (rec.time_unix_nano, rec.observed_time_unix_nano):
+        if nanos:
+            return nanos if _valid_time(nanos) else None
+    text = as_str(attrs.get("event.timestamp"))
+    if text:
+        try:
+            stamp = parse_rfc3339(text)
+        except ValueError:
+            return None
+        nanos = int(stamp.timestamp()) * 1_000_000_000 + stamp.microsecond * 1000
+        return nanos if _valid_time(nanos) else None
+    return None
+
+
+def _valid_time(nanos: int) -> bool:
+    if nanos <= 0:
+        return False
+    try:
+        from_unix_nanos(nanos)
+    except ValueError:
+        return False
+    return True

@@ -1,0 +1,30 @@
+"""Small programmatic OTLP builders for tests that need a shape no fixture has."""
+
+from __future__ import annotations
+
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+
+T0 = 1_787_220_000_000_000_000
+
+
+def kv(key: str, value: object) -> KeyValue:
+    if isinstance(value, int):
+        return KeyValue(key=key, value=AnyValue(int_value=value))
+    return KeyValue(key=key, value=AnyValue(string_value=str(value)))
+
+
+def chat_parent_with_child() -> ExportTraceServiceRequest:
+    """A ``chat`` span (with summed usage) whose child is itself a ``chat`` span."""
+    req = ExportTraceServiceRequest()
+    spans = req.resource_spans.add().scope_spans.add().spans
+    for span_id, parent, tokens in ((b"\x01" * 8, b"", 50), (b"\x02" * 8, b"\x01" * 8, 50)):
+        span = spans.add(trace_id=b"\x0a" * 16, span_id=span_id, parent_span_id=parent,
+                         name="chat gpt-4o", start_time_unix_nano=T0,
+                         end_time_unix_nano=T0 + 1_000_000)
+        span.attributes.extend([
+            kv("gen_ai.operation.name", "chat"), kv("gen_ai.provider.name", "openai"),
+            kv("gen_ai.request.model", "gpt-4o"), kv("gen_ai.usage.input_tokens", tokens),
+            kv("gen_ai.usage.output_tokens", 5),
+        ])
+    return req

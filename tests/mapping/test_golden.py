@@ -1,0 +1,28 @@
+"""Golden tests: every fixture in tests/data/otlp, decoded from OTLP/JSON and from protobuf,
+maps to its ``.expected.json`` (MAPPING.md §13; fields present in the expected file)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.mapping.golden import expected_path, fixtures, mapped, mismatches
+
+FIXTURES = fixtures()
+
+
+def test_every_fixture_has_an_expected_file() -> None:
+    assert len(FIXTURES) >= 16
+    missing = [p.name for p in FIXTURES if not expected_path(p).exists()]
+    assert missing == []
+
+
+@pytest.mark.parametrize("via", ["json", "protobuf"])
+@pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
+def test_fixture_maps_to_expected(path, via) -> None:
+    expected = json.loads(expected_path(path).read_text())
+    expected.pop("family", None)
+    actual = mapped(path, via)
+    problems = mismatches(expected, actual)
+    assert problems == [], "\n".join(problems[:20])
