@@ -45,6 +45,11 @@ class Settings:
     log_level: str = "info"
     create_default_project: bool = True
     keep_generic_spans: bool = False
+    role: str = "all"  # all | api | ingest
+    queue_max_bytes: int = 1024 * MiB
+    writer_batch_entries: int = 500
+    writer_linger_ms: int = 50
+    shutdown_timeout_s: int = 10
 
     @property
     def embedded(self) -> bool:

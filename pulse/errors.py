@@ -83,3 +83,10 @@ class Retryable(PulseError):
 
 class ConfigError(PulseError):
     """A setting is invalid; the message names the setting."""
+
+
+class Unstorable(PulseError):
+    """The database refused this data for good (a bad row, not a bad connection): retrying the
+    same data cannot succeed, so the writer isolates and dead-letters it."""
+
+    http_status = 422

@@ -1,10 +1,14 @@
 """Composition root: builds every long-lived component in one ``AsyncExitStack`` (DESIGN.md
 habit 6) and wires the layers together by passing callables (habit 1). Nothing imports this module
-but ``cli``.
+but ``cli`` (and the tests, which build the same pieces).
 
 Start order: database (embedded or external) -> migrations -> pool -> default project -> ingest
-path -> HTTP app. Shutdown runs the stack backwards: stop serving, close the pool, stop the
-embedded PostgreSQL.
+pipeline (disk queue + writer loop) -> HTTP app. Shutdown runs the stack backwards: stop
+accepting, drain the writer loop within the deadline, close the queue, the pool, the embedded
+PostgreSQL.
+
+Roles (``PULSE_ROLE``): ``all`` (default) runs everything; ``ingest`` runs the receivers, the queue
+and the writer loop without the query routes; ``api`` runs the query routes only.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import signal
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import TextIO
 from uuid import UUID
 
@@ -27,6 +33,9 @@ from pulse.api.app import create_app
 from pulse.api.deps import Services, make_authenticator
 from pulse.collector.http import BodyLimits, native_router
 from pulse.collector.ingest import Ingestor
+from pulse.collector.metrics import CONTENT_TYPE, IngestMetrics
+from pulse.collector.queue import FileQueue, IngestQueue
+from pulse.collector.writer_loop import WriterLoop
 from pulse.config import Settings
 from pulse.storage import accounts, queries, writer
 from pulse.storage.db import EmbeddedPostgres, describe_url, ensure_database, open_pool
@@ -62,6 +71,42 @@ async def open_database(
         yield Database(url, pool, report)
 
 
+@dataclass
+class Pipeline:
+    """The ingest path: the Ingestor every transport calls, and what sits behind it."""
+
+    ingestor: Ingestor
+    metrics: IngestMetrics
+    queue: IngestQueue | None = None
+    writer: WriterLoop | None = None
+
+
+@contextlib.asynccontextmanager
+async def ingest_pipeline(
+    settings: Settings, pool: AsyncConnectionPool, queue_dir: Path | None = None
+) -> AsyncIterator[Pipeline]:
+    """Disk queue + writer loop behind an Ingestor (roles ``all``/``ingest``); for the ``api``
+    role, an Ingestor that writes synchronously (used by nothing but kept for uniformity)."""
+    metrics = IngestMetrics()
+    write = partial(writer.write_records, pool)
+    if settings.role == "api":
+        yield Pipeline(Ingestor(write, None, metrics), metrics)
+        return
+    queue = FileQueue(queue_dir or settings.queue_dir, max_bytes=settings.queue_max_bytes)
+    async with queue:
+        metrics.track_queue(queue.depth, queue.bytes_used, queue.max_bytes)
+        loop = WriterLoop(
+            queue, write, partial(writer.write_dead_letters, pool), metrics,
+            batch_entries=settings.writer_batch_entries,
+            linger_s=settings.writer_linger_ms / 1000,
+        )
+        try:
+            await loop.__aenter__()
+            yield Pipeline(Ingestor(write, queue, metrics), metrics, queue, loop)
+        finally:
+            await loop.stop(settings.shutdown_timeout_s)
+
+
 async def read_back(
     pool: AsyncConnectionPool, project_id: UUID, kind: str, ids: list[UUID]
 ) -> dict[UUID, str]:
@@ -70,25 +115,41 @@ async def read_back(
     return await queries.get_spans(pool, project_id, ids)
 
 
-def build_app(settings: Settings, pool: AsyncConnectionPool) -> FastAPI:
-    """The full HTTP application over an open pool (used by ``serve`` and by the tests)."""
-    authenticate = make_authenticator(pool)
-    ingestor = Ingestor(lambda items: writer.write_records(pool, items))
-    limits = BodyLimits(settings.max_request_body_bytes, settings.max_decompressed_bytes)
-
-    async def database_ready() -> str | None:
+def _readiness(pool: AsyncConnectionPool, pipeline: Pipeline):
+    async def database() -> str | None:
         try:
             await queries.ping(pool)
         except Exception as exc:  # noqa: BLE001 - any failure means "not ready", with its reason
             return f"database: {exc.__class__.__name__}"
         return None
 
-    svc = Services(pool=pool, readiness=[database_ready])
-    ingest_routes = native_router(
-        ingestor, authenticate, lambda p, k, i: read_back(pool, p, k, i), limits
+    async def queue() -> str | None:
+        q = pipeline.queue
+        if q is not None and q.bytes_used() >= 0.95 * q.max_bytes:
+            return f"ingest queue: full ({q.bytes_used()} of {q.max_bytes} bytes)"
+        return None
+
+    return [database, queue]
+
+
+def build_app(settings: Settings, pool: AsyncConnectionPool, pipeline: Pipeline) -> FastAPI:
+    """The HTTP application for the configured role over an open pool and ingest pipeline."""
+    authenticate = make_authenticator(pool)
+    limits = BodyLimits(settings.max_request_body_bytes, settings.max_decompressed_bytes)
+    svc = Services(
+        pool=pool,
+        readiness=_readiness(pool, pipeline),
+        metrics=lambda: (pipeline.metrics.render(), CONTENT_TYPE),
     )
-    app = create_app(svc, authenticate, [ingest_routes])
-    app.state.ingestor = ingestor
+    ingest_routes = []
+    if settings.role in ("all", "ingest"):
+        ingest_routes.append(
+            native_router(
+                pipeline.ingestor, authenticate, partial(read_back, pool), limits
+            )
+        )
+    app = create_app(svc, authenticate, ingest_routes, read_routes=settings.role != "ingest")
+    app.state.pipeline = pipeline
     return app
 
 
@@ -119,19 +180,20 @@ def announce_key(key: accounts.NewKey, out: TextIO = sys.stdout) -> None:
 
 
 async def serve(settings: Settings) -> None:
-    async with open_database(settings) as db:
-        log.info(
-            "database %s (%s)",
-            describe_url(db.url),
+    async with contextlib.AsyncExitStack() as stack:
+        db = await stack.enter_async_context(open_database(settings))
+        flavour = (
             f"TimescaleDB {db.migrations.timescaledb_version}"
             if db.migrations.timescaledb
-            else "plain PostgreSQL",
+            else "plain PostgreSQL"
         )
+        log.info("database %s (%s), role %s", describe_url(db.url), flavour, settings.role)
         if settings.create_default_project:
             key = await accounts.ensure_default_project(db.pool)
             if key is not None:
                 announce_key(key)
-        app = build_app(settings, db.pool)
+        pipeline = await stack.enter_async_context(ingest_pipeline(settings, db.pool))
+        app = build_app(settings, db.pool, pipeline)
         config = uvicorn.Config(
             app,
             host=settings.http_host,
@@ -139,7 +201,7 @@ async def serve(settings: Settings) -> None:
             log_level=settings.log_level,
             access_log=settings.log_level == "debug",
             lifespan="off",
-            timeout_graceful_shutdown=10,
+            timeout_graceful_shutdown=settings.shutdown_timeout_s,
             server_header=False,
         )
         server = _Server(config)

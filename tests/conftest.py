@@ -28,10 +28,10 @@ import pytest_asyncio
 import uvicorn
 
 from pulse.config import Settings
-from pulse.main import build_app
+from pulse.main import Pipeline, build_app, ingest_pipeline
 from pulse.storage import accounts
 from pulse.storage.db import EmbeddedPostgres, open_pool, with_database
-from pulse.storage.migrate import migrate
+from pulse.storage.migrate import hypertables, migrate
 
 CI = os.environ.get("CI", "").strip().lower() in ("1", "true", "yes")
 TIMESCALE_SERVER = os.environ.get(
@@ -77,6 +77,9 @@ def _timescale_database() -> Iterator[str]:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+BACKENDS_USED: list[str] = []
+
+
 @pytest.fixture(scope="session", params=["timescaledb", "plain"])
 def backend(request, tmp_path_factory) -> Iterator[Backend]:
     if request.param == "timescaledb":
@@ -88,7 +91,10 @@ def backend(request, tmp_path_factory) -> Iterator[Backend]:
         with _timescale_database() as url:
             report = migrate(url, "require")
             assert report.timescaledb, "migrations did not enable TimescaleDB"
-            print(f"\n[backend] TimescaleDB {report.timescaledb_version}: {url}")
+            BACKENDS_USED.append(
+                f"timescaledb: TimescaleDB {report.timescaledb_version}, "
+                f"hypertables {', '.join(hypertables(url))} ({url})"
+            )
             yield Backend("timescaledb", url)
     else:
         embedded = EmbeddedPostgres(tmp_path_factory.mktemp("embedded") / "postgres")
@@ -96,7 +102,7 @@ def backend(request, tmp_path_factory) -> Iterator[Backend]:
         try:
             report = migrate(url, "auto")
             assert not report.timescaledb
-            print(f"\n[backend] plain PostgreSQL (embedded): {url}")
+            BACKENDS_USED.append(f"plain: embedded {_server_version(url)}, no TimescaleDB ({url})")
             yield Backend("plain", url)
         finally:
             embedded.stop()
@@ -114,7 +120,16 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
 
 
+def _server_version(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        return "PostgreSQL " + conn.execute("SHOW server_version").fetchone()[0]
+
+
 def pytest_terminal_summary(terminalreporter):
+    if BACKENDS_USED:
+        terminalreporter.section("database backends used")
+        for line in BACKENDS_USED:
+            terminalreporter.line(line)
     skipped = terminalreporter.stats.get("skipped", [])
     timescale = [r for r in skipped if "TimescaleDB" in str(r.longrepr)]
     if timescale:
@@ -144,10 +159,19 @@ class _QuietServer(uvicorn.Server):
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def server(backend: Backend, pool) -> AsyncIterator[str]:
+async def pipeline(backend: Backend, pool, tmp_path_factory) -> AsyncIterator[Pipeline]:
+    """The production ingest pipeline: a durable file queue drained by the writer loop."""
+    settings = Settings(database_url=backend.url, writer_linger_ms=5)
+    queue_dir = tmp_path_factory.mktemp(f"queue-{backend.name}")
+    async with ingest_pipeline(settings, pool, queue_dir) as p:
+        yield p
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def server(backend: Backend, pool, pipeline) -> AsyncIterator[str]:
     """A real HTTP server on loopback serving the full app; yields its base URL."""
     settings = Settings(database_url=backend.url, max_request_body_bytes=TEST_MAX_BODY)
-    app = build_app(settings, pool)
+    app = build_app(settings, pool, pipeline)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
     srv = _QuietServer(config)

@@ -64,7 +64,13 @@ def install_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"error": "Internal server error"}, 500)
 
 
-def create_app(svc: Services, authenticate, extra_routers: Iterable[APIRouter] = ()) -> FastAPI:
+def create_app(
+    svc: Services,
+    authenticate,
+    extra_routers: Iterable[APIRouter] = (),
+    *,
+    read_routes: bool = True,
+) -> FastAPI:
     app = FastAPI(
         title="Pulse Bridge",
         version=__version__,
@@ -75,7 +81,8 @@ def create_app(svc: Services, authenticate, extra_routers: Iterable[APIRouter] =
     app.include_router(health.router)
     for extra in extra_routers:
         app.include_router(extra)
-    app.include_router(traces.router(authenticate))
-    app.include_router(spans.router(authenticate))
-    app.include_router(sessions.router(authenticate))
+    if read_routes:
+        app.include_router(traces.router(authenticate))
+        app.include_router(spans.router(authenticate))
+        app.include_router(sessions.router(authenticate))
     return app

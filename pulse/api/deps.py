@@ -26,6 +26,8 @@ ReadinessProbe = Callable[[], Awaitable[str | None]]
 class Services:
     pool: AsyncConnectionPool
     readiness: list[ReadinessProbe] = field(default_factory=list)
+    # Prometheus exposition of the ingest path: (body, content type); None when not collected.
+    metrics: Callable[[], tuple[bytes, str]] | None = None
 
 
 def services(request: Request) -> Services:

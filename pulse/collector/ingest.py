@@ -1,34 +1,41 @@
 """``Ingestor.ingest(project_id, records)``: THE one path every transport calls.
 
-Durability contract (SPEC.md §7): the call returns only once the records are durable. Two modes:
+Durability contract (SPEC.md §7): the call returns only once the records are durable.
 
+* ``wait="durable"`` (``/async`` and OTLP): appended to the local disk queue and fsync'd (group
+  commit); the writer loop stores them shortly after. A full queue raises ``Overloaded`` (503 /
+  ``UNAVAILABLE`` with Retry-After): never an unbounded buffer, never a silent drop.
 * ``wait="commit"`` (native ``/batch`` routes): written to the database and committed.
-* ``wait="durable"`` (``/async`` and OTLP): durable somewhere; until the disk queue lands this is
-  the same database commit, so an acknowledgement never precedes durability.
 
-Counters for accepted/rejected items live here so every transport is counted alike.
+Without a queue (``queue=None``, e.g. an API-only process) both modes commit to the database.
 """
 
 from __future__ import annotations
 
-from collections import Counter
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 from uuid import UUID
 
-from pulse.records import Record
+from pulse.collector import codec
+from pulse.collector.metrics import IngestMetrics
+from pulse.collector.queue import IngestQueue
+from pulse.errors import Overloaded, PayloadTooLarge
+from pulse.records import Record, TraceRecord
 
 WriteFn = Callable[[Sequence[tuple[UUID, Record]]], Awaitable[Any]]
 Wait = Literal["commit", "durable"]
 
 
 class Ingestor:
-    """Hands mapped records to storage; counts what was accepted and rejected, by reason."""
+    """Hands mapped records to the queue or to storage; counts accepted and rejected items."""
 
-    def __init__(self, write: WriteFn) -> None:
+    def __init__(
+        self, write: WriteFn, queue: IngestQueue | None = None,
+        metrics: IngestMetrics | None = None,
+    ) -> None:
         self._write = write
-        self.accepted: Counter[str] = Counter()  # by record kind: "traces" / "spans"
-        self.rejected: Counter[str] = Counter()  # by reason
+        self.queue = queue
+        self.metrics = metrics or IngestMetrics()
 
     async def ingest(
         self, project_id: UUID, records: Sequence[Record], *, wait: Wait = "durable"
@@ -36,11 +43,24 @@ class Ingestor:
         """Make ``records`` durable for ``project_id``; return how many were accepted."""
         if not records:
             return 0
-        await self._write([(project_id, r) for r in records])
-        for r in records:
-            self.accepted["traces" if hasattr(r, "trace_id") else "spans"] += 1
+        try:
+            if wait == "durable" and self.queue is not None:
+                await self.queue.append(codec.encode(project_id, records))
+            else:
+                await self._write([(project_id, r) for r in records])
+        except Overloaded:
+            self.reject("queue_full", len(records))
+            raise
+        except PayloadTooLarge:
+            self.reject("too_large", len(records))
+            raise
+        traces = sum(1 for r in records if isinstance(r, TraceRecord))
+        if traces:
+            self.metrics.accepted.labels("traces").inc(traces)
+        if len(records) - traces:
+            self.metrics.accepted.labels("spans").inc(len(records) - traces)
         return len(records)
 
     def reject(self, reason: str, count: int = 1) -> None:
-        """Count items refused before reaching :meth:`ingest` (validation, auth, size...)."""
-        self.rejected[reason] += count
+        """Count items refused before they became durable (validation, size, full queue...)."""
+        self.metrics.rejected.labels(reason).inc(count)

@@ -17,9 +17,11 @@ from typing import Any
 from uuid import UUID
 
 import orjson
+import psycopg
 from psycopg import AsyncConnection
-from psycopg_pool import AsyncConnectionPool
+from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
+from pulse.errors import Retryable, Unstorable
 from pulse.records import SpanRecord, TraceRecord
 
 
@@ -204,10 +206,52 @@ async def _write_table(
 async def write_records(
     pool: AsyncConnectionPool, items: Sequence[tuple[UUID, TraceRecord | SpanRecord]]
 ) -> WriteResult:
-    """Store ``(project_id, record)`` pairs in one transaction; return how many rows were new."""
+    """Store ``(project_id, record)`` pairs in one transaction; return how many rows were new.
+
+    Errors carry their meaning (DESIGN.md): connection trouble raises ``Retryable`` (keep the
+    batch, try again later); the database refusing the data raises ``Unstorable`` (retrying the
+    same rows cannot help; the caller isolates the bad one).
+    """
     traces = [(p, r) for p, r in items if isinstance(r, TraceRecord)]
     spans = [(p, r) for p, r in items if isinstance(r, SpanRecord)]
-    async with pool.connection() as conn, conn.transaction():
-        t = await _write_table(conn, TRACES, traces) if traces else 0
-        s = await _write_table(conn, SPANS, spans) if spans else 0
+    try:
+        async with pool.connection() as conn, conn.transaction():
+            t = await _write_table(conn, TRACES, traces) if traces else 0
+            s = await _write_table(conn, SPANS, spans) if spans else 0
+    except RETRYABLE_ERRORS as exc:
+        raise Retryable(f"database unavailable: {exc}") from exc
+    except psycopg.Error as exc:
+        raise Unstorable(f"{type(exc).__name__}: {exc}".strip()) from exc
     return WriteResult(traces_inserted=t, spans_inserted=s)
+
+
+def _no_nul(text: str) -> str:
+    return text.replace("\x00", "\ufffd")
+
+
+# Connection-level failures: the server is down, restarting, or out of connections.
+RETRYABLE_ERRORS = (
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    psycopg.errors.AdminShutdown,
+    psycopg.errors.CannotConnectNow,
+    psycopg.errors.TooManyConnections,
+    psycopg.errors.SerializationFailure,
+    psycopg.errors.DeadlockDetected,
+    PoolTimeout,
+)
+
+
+async def write_dead_letters(
+    pool: AsyncConnectionPool, items: Sequence[tuple[UUID | None, str, str, str]]
+) -> None:
+    """Park refused data: ``(project_id, kind, payload_json, reason)`` rows."""
+    try:
+        async with pool.connection() as conn, conn.cursor() as cur:
+            await cur.executemany(
+                "INSERT INTO pulse.dead_letters (project_id, kind, payload, reason)"
+                " VALUES (%s, %s, %s, %s)",
+                [(p, k, _no_nul(payload), _no_nul(reason)) for p, k, payload, reason in items],
+            )
+    except RETRYABLE_ERRORS as exc:
+        raise Retryable(f"database unavailable: {exc}") from exc

@@ -92,6 +92,16 @@ class Served:
         return self.proc.returncode
 
 
+def get_eventually(url: str, headers: dict, timeout: float = 10.0) -> httpx.Response:
+    """/async answers once the data is durable in the queue; the writer stores it shortly after."""
+    deadline = time.monotonic() + timeout
+    while True:
+        response = httpx.get(url, headers=headers)
+        if response.status_code == 200 or time.monotonic() > deadline:
+            return response
+        time.sleep(0.05)
+
+
 def run_cli(data_dir: Path, cwd: Path, *args: str) -> str:
     done = subprocess.run(
         [CLI, "--data-dir", str(data_dir), *args],
@@ -131,7 +141,7 @@ def test_first_serve_prints_a_key_and_round_trips_a_trace(tmp_path):
         }
         r = httpx.post(served.url + "/v1/traces/async", json=[item], headers=headers)
         assert r.status_code == 202 and r.json() == {"status": "queued", "count": 1}
-        row = httpx.get(f"{served.url}/v1/traces/{trace_id}", headers=headers).json()
+        row = get_eventually(f"{served.url}/v1/traces/{trace_id}", headers).json()
         assert row["traceId"] == trace_id and row["modelRequested"] == "gpt-4o"
         assert row["costCents"] == pytest.approx(0.75)  # genai-prices: gpt-4o $2.50/$10 per M
         assert row["metadata"]["cost_source"] == "computed"

@@ -1,9 +1,10 @@
-"""``GET /health`` (liveness, no auth) and ``GET /health/ready`` (database + ingest readiness)."""
+"""``GET /health`` (liveness), ``GET /health/ready`` (database + ingest queue) and
+``GET /metrics`` (Prometheus); none needs a key."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 
 from pulse.api.deps import Services, services
 
@@ -25,3 +26,12 @@ async def ready(svc: Services = Depends(services)) -> JSONResponse:
             headers={"Retry-After": "5"},
         )
     return JSONResponse({"status": "ready", "service": "pulse"})
+
+
+@router.get("/metrics", include_in_schema=False)
+async def metrics(svc: Services = Depends(services)) -> Response:
+    """Prometheus text format (no auth, like most exporters: bind or firewall it as needed)."""
+    if svc.metrics is None:
+        return Response("", media_type="text/plain; version=0.0.4")
+    body, content_type = svc.metrics()
+    return Response(body, media_type=content_type)
