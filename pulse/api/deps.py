@@ -7,6 +7,8 @@ returns the FastAPI dependency used by every ``/v1`` route, including the ingest
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -43,13 +45,70 @@ def bearer_token(request: Request) -> str:
     return token
 
 
-def make_authenticator(pool: AsyncConnectionPool) -> Callable[[Request], Awaitable[ApiKeyInfo]]:
+class KeyAuthenticator:
+    """API key -> project, asking the database every time it is reachable.
+
+    SPEC.md §7: while the database is down, ingest keeps accepting into the local queue. Keys
+    cannot be checked then, so the authenticator remembers keys it verified recently (by hash,
+    bounded, for ``remember_s``) and accepts those during an outage only. While the database is
+    up every request is checked against it, so revocation takes effect immediately. After a
+    failure the database is not asked again for ``retry_after_s`` (a request must not wait for
+    the pool's connect timeout each time).
+    """
+
+    def __init__(
+        self, pool: AsyncConnectionPool, *, remember_s: float = 3600.0, max_keys: int = 10_000,
+        retry_after_s: float = 2.0, connect_timeout_s: float = 2.0,
+    ) -> None:
+        self.pool = pool
+        self.remember_s = remember_s
+        self.max_keys = max_keys
+        self.retry_after_s = retry_after_s
+        self.connect_timeout_s = connect_timeout_s
+        self._known: OrderedDict[bytes, tuple[ApiKeyInfo, float]] = OrderedDict()
+        self._down_until = 0.0
+
+    async def check(self, token: str) -> ApiKeyInfo | None:
+        """The key's project, None for an unknown/revoked key; Retryable if it cannot be told."""
+        now = time.monotonic()
+        if now >= self._down_until:
+            try:
+                info = await accounts.authenticate(self.pool, token, self.connect_timeout_s)
+            except (psycopg.OperationalError, PoolTimeout):
+                self._down_until = now + self.retry_after_s
+            else:
+                self._remember(token, info, now)
+                return info
+        return self._fallback(token, now)
+
+    def _remember(self, token: str, info: ApiKeyInfo | None, now: float) -> None:
+        digest = accounts.hash_key(token)
+        if info is None:
+            self._known.pop(digest, None)
+            return
+        self._known[digest] = (info, now)
+        self._known.move_to_end(digest)
+        while len(self._known) > self.max_keys:
+            self._known.popitem(last=False)
+
+    def _fallback(self, token: str, now: float) -> ApiKeyInfo:
+        hit = self._known.get(accounts.hash_key(token))
+        if hit is not None and now - hit[1] <= self.remember_s:
+            return hit[0]
+        raise Retryable("Database unavailable, retry later", retry_after=int(self.retry_after_s))
+
+
+def make_authenticator(
+    pool_or_keys: AsyncConnectionPool | KeyAuthenticator,
+) -> Callable[[Request], Awaitable[ApiKeyInfo]]:
+    """The FastAPI dependency for ``/v1`` routes: ``Authorization: Bearer pulse_sk_...``."""
+    keys = (
+        pool_or_keys if isinstance(pool_or_keys, KeyAuthenticator)
+        else KeyAuthenticator(pool_or_keys)
+    )
+
     async def authenticate(request: Request) -> ApiKeyInfo:
-        token = bearer_token(request)
-        try:
-            info = await accounts.authenticate(pool, token)
-        except (psycopg.OperationalError, PoolTimeout) as exc:
-            raise Retryable("Database unavailable, retry later") from exc
+        info = await keys.check(bearer_token(request))
         if info is None:
             raise Unauthorized("Invalid API key")
         request.state.api_key = info

@@ -26,6 +26,9 @@ from pulse.records import SPAN_KINDS, SPAN_SOURCES, SpanRecord, TraceRecord
 MAX_ITEMS = 100
 MAX_COST_CENTS = 10**12  # ten billion dollars: anything above is a unit mistake
 MAX_MS = 10**12  # ~31 years
+# Deepest nesting accepted in a JSON-valued field: clean_json recurses and the writer's orjson
+# refuses to encode beyond 255 levels, so deeper values would fail after validation (a 500).
+MAX_JSON_DEPTH = 128
 MISSING = object()
 
 
@@ -128,9 +131,26 @@ def _count(value: Any) -> int:
     return int(value)
 
 
+def _check_depth(value: Any, limit: int = MAX_JSON_DEPTH) -> None:
+    """Raise _Bad when ``value`` nests containers deeper than ``limit`` (iterative)."""
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            children = node.values()
+        elif isinstance(node, list):
+            children = node
+        else:
+            continue
+        if depth > limit:
+            raise _Bad(f"Nested too deeply (at most {limit} levels)")
+        stack.extend((child, depth + 1) for child in children)
+
+
 def _object(value: Any) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _Bad("Expected an object")
+    _check_depth(value)
     return clean_json(value)
 
 
@@ -159,6 +179,7 @@ def _bool(value: Any) -> bool:
 
 
 def _any_json(value: Any) -> Any:
+    _check_depth(value)
     return clean_json(value)
 
 
@@ -274,6 +295,8 @@ def _computed_cost(v: dict[str, Any], metadata: dict[str, Any]) -> Decimal | Non
         return None
     model = v.get("model_used") or v["model_requested"]
     cost = compute_cost_cents(v["provider"], model, usage, v["timestamp"])
+    if cost is not None and cost > MAX_COST_CENTS:
+        cost = None  # absurd token counts: no cost rather than a value the column cannot hold
     if cost is not None:
         metadata["cost_source"] = "computed"
     return cost
@@ -281,6 +304,10 @@ def _computed_cost(v: dict[str, Any], metadata: dict[str, Any]) -> Decimal | Non
 
 def _int_or_zero(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
+
+
+def _as_dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
 
 
 def native_usage(v: dict[str, Any], metadata: dict[str, Any]) -> TokenUsage | None:
@@ -298,8 +325,8 @@ def native_usage(v: dict[str, Any], metadata: dict[str, Any]) -> TokenUsage | No
     cache_read = (
         _int_or_zero(metadata.get("cache_read_input_tokens"))
         or _int_or_zero(usage.get("cache_read_input_tokens"))
-        or _int_or_zero((usage.get("prompt_tokens_details") or {}).get("cached_tokens"))
-        or (_int_or_zero((usage.get("input_tokens_details") or {}).get("cached_tokens")))
+        or _int_or_zero(_as_dict(usage.get("prompt_tokens_details")).get("cached_tokens"))
+        or _int_or_zero(_as_dict(usage.get("input_tokens_details")).get("cached_tokens"))
     )
     cache_write = _int_or_zero(metadata.get("cache_creation_input_tokens")) or _int_or_zero(
         usage.get("cache_creation_input_tokens")
