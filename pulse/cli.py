@@ -25,7 +25,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", type=Path, help="data directory (embedded database, queue)")
     sub = p.add_subparsers(dest="command", required=True)
 
-    sub.add_parser("serve", help="run the service (HTTP API + OTLP receivers)")
+    serve = sub.add_parser("serve", help="run the service (HTTP API + OTLP receivers)")
+    serve.add_argument(
+        "--role", choices=("all", "api", "ingest"),
+        help="all (default): everything; api: query API only; ingest: receivers + writer",
+    )
     sub.add_parser("migrate", help="apply pending database migrations and exit")
 
     projects = sub.add_parser("projects", help="manage projects").add_subparsers(
@@ -116,7 +120,11 @@ async def _migrate(settings: Settings) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    overrides = {"data_dir": args.data_dir.expanduser()} if args.data_dir else {}
+    overrides: dict[str, object] = {}
+    if args.data_dir:
+        overrides["data_dir"] = args.data_dir.expanduser()
+    if getattr(args, "role", None):
+        overrides["role"] = args.role
     try:
         settings = load_settings(config_file=args.config, overrides=overrides)
     except ConfigError as exc:

@@ -30,7 +30,7 @@ from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
 from pulse.api.app import create_app
-from pulse.api.deps import Services, make_authenticator
+from pulse.api.deps import KeyAuthenticator, Services, make_authenticator
 from pulse.collector.http import BodyLimits, native_router
 from pulse.collector.ingest import Ingestor
 from pulse.collector.metrics import CONTENT_TYPE, IngestMetrics
@@ -134,7 +134,8 @@ def _readiness(pool: AsyncConnectionPool, pipeline: Pipeline):
 
 def build_app(settings: Settings, pool: AsyncConnectionPool, pipeline: Pipeline) -> FastAPI:
     """The HTTP application for the configured role over an open pool and ingest pipeline."""
-    authenticate = make_authenticator(pool)
+    keys = KeyAuthenticator(pool)
+    authenticate = make_authenticator(keys)
     limits = BodyLimits(settings.max_request_body_bytes, settings.max_decompressed_bytes)
     svc = Services(
         pool=pool,
@@ -150,6 +151,7 @@ def build_app(settings: Settings, pool: AsyncConnectionPool, pipeline: Pipeline)
         )
     app = create_app(svc, authenticate, ingest_routes, read_routes=settings.role != "ingest")
     app.state.pipeline = pipeline
+    app.state.keys = keys  # the gRPC receiver authenticates with the same KeyAuthenticator
     return app
 
 

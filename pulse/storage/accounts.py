@@ -109,11 +109,16 @@ async def revoke_key(pool: AsyncConnectionPool, key_id: uuid.UUID) -> bool:
         return cur.rowcount == 1
 
 
-async def authenticate(pool: AsyncConnectionPool, key: str) -> ApiKeyInfo | None:
-    """The project of a live key, or None. Refreshes ``last_used_at`` at most once a minute."""
+async def authenticate(
+    pool: AsyncConnectionPool, key: str, timeout: float | None = None
+) -> ApiKeyInfo | None:
+    """The project of a live key, or None. Refreshes ``last_used_at`` at most once a minute.
+
+    ``timeout`` bounds the wait for a pooled connection (PoolTimeout beyond it).
+    """
     if not key.startswith(KEY_PREFIX) or len(key) > 200:
         return None
-    async with pool.connection() as conn:
+    async with pool.connection(timeout=timeout) as conn:
         cur = await conn.execute(
             "SELECT id, project_id, last_used_at FROM pulse.api_keys"
             " WHERE key_hash = %s AND revoked_at IS NULL",
