@@ -20,7 +20,8 @@ from pulse.storage import queries
 MAX_SESSION_ID = 256
 
 
-def router(authenticate) -> APIRouter:
+def router(authenticate, prefix: str = "/v1") -> APIRouter:
+    """Routes under ``prefix`` (``/v1`` with API keys; ``/dashboard/api`` with sessions)."""
     r = APIRouter(tags=["sessions"])
 
     def page_args(request: Request) -> tuple[int, int]:
@@ -33,7 +34,7 @@ def router(authenticate) -> APIRouter:
         sid = orjson.dumps(session_id).decode()
         return json_response(f'{{"sessionId":{sid},"{kind}":[{",".join(rows)}]}}')
 
-    @r.get("/v1/sessions/{session_id}")
+    @r.get(prefix + "/sessions/{session_id}")
     async def session_traces(
         session_id: str,
         request: Request,
@@ -48,7 +49,7 @@ def router(authenticate) -> APIRouter:
             raise NotFound("Session not found")
         return body(session_id, "traces", rows)
 
-    @r.get("/v1/sessions/{session_id}/spans")
+    @r.get(prefix + "/sessions/{session_id}/spans")
     async def session_spans(
         session_id: str,
         request: Request,

@@ -15,10 +15,11 @@ from pulse.records import SPAN_KINDS, SPAN_SOURCES, ApiKeyInfo
 from pulse.storage import queries
 
 
-def router(authenticate) -> APIRouter:
+def router(authenticate, prefix: str = "/v1") -> APIRouter:
+    """Routes under ``prefix`` (``/v1`` with API keys; ``/dashboard/api`` with sessions)."""
     r = APIRouter(tags=["spans"])
 
-    @r.get("/v1/spans")
+    @r.get(f"{prefix}/spans")
     async def list_spans(
         request: Request,
         key: ApiKeyInfo = Depends(authenticate),
@@ -46,7 +47,7 @@ def router(authenticate) -> APIRouter:
         page = await queries.list_spans(svc.pool, key.project_id, filters, limit, offset)
         return json_page("spans", page.rows, page.total, limit, offset)
 
-    @r.get("/v1/spans/{span_id}")
+    @r.get(prefix + "/spans/{span_id}")
     async def get_span(
         span_id: str, key: ApiKeyInfo = Depends(authenticate), svc: Services = Depends(services)
     ) -> Response:

@@ -15,10 +15,11 @@ from pulse.records import ApiKeyInfo
 from pulse.storage import queries
 
 
-def router(authenticate) -> APIRouter:
+def router(authenticate, prefix: str = "/v1") -> APIRouter:
+    """Routes under ``prefix`` (``/v1`` with API keys; ``/dashboard/api`` with sessions)."""
     r = APIRouter(tags=["traces"])
 
-    @r.get("/v1/traces")
+    @r.get(f"{prefix}/traces")
     async def list_traces(
         request: Request,
         key: ApiKeyInfo = Depends(authenticate),
@@ -44,7 +45,7 @@ def router(authenticate) -> APIRouter:
         page = await queries.list_traces(svc.pool, key.project_id, filters, limit, offset)
         return json_page("traces", page.rows, page.total, limit, offset)
 
-    @r.get("/v1/traces/{trace_id}")
+    @r.get(prefix + "/traces/{trace_id}")
     async def get_trace(
         trace_id: str, key: ApiKeyInfo = Depends(authenticate), svc: Services = Depends(services)
     ) -> Response:
