@@ -1,7 +1,8 @@
 """Error kinds by meaning (DESIGN.md habit 12).
 
 Code raises these; transports translate them, each in one place: ``http_status`` below is the HTTP
-table (used by the FastAPI exception handler), and the gRPC receiver keeps its own table of codes.
+status of each kind (used by the FastAPI exception handler), and ``collector/status.py`` is the
+OTLP table (gRPC codes, retryable vs permanent, Retry-After / RetryInfo).
 Every error renders as the single JSON shape of the API: ``{"error": message, "details"?: [...]}``.
 
 This module imports nothing from the project.

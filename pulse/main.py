@@ -3,9 +3,9 @@ habit 6) and wires the layers together by passing callables (habit 1). Nothing i
 but ``cli`` (and the tests, which build the same pieces).
 
 Start order: database (embedded or external) -> migrations -> pool -> default project -> ingest
-pipeline (disk queue + writer loop) -> HTTP app. Shutdown runs the stack backwards: stop
-accepting, drain the writer loop within the deadline, close the queue, the pool, the embedded
-PostgreSQL.
+pipeline (disk queue + writer loop) -> gRPC receiver -> HTTP app. Shutdown runs the stack
+backwards: stop accepting (HTTP, then gRPC), drain the writer loop within the deadline, close the
+queue, the pool, the embedded PostgreSQL.
 
 Roles (``PULSE_ROLE``): ``all`` (default) runs everything; ``ingest`` runs the receivers, the queue
 and the writer loop without the query routes; ``api`` runs the query routes only.
@@ -31,13 +31,16 @@ from psycopg_pool import AsyncConnectionPool
 
 from pulse.api.app import create_app
 from pulse.api.deps import KeyAuthenticator, Services, make_authenticator
+from pulse.collector.grpc import GrpcReceiver
 from pulse.collector.http import BodyLimits, native_router
 from pulse.collector.ingest import Ingestor
 from pulse.collector.metrics import CONTENT_TYPE, IngestMetrics
+from pulse.collector.otlp_http import otlp_router
 from pulse.collector.queue import FileQueue, IngestQueue
 from pulse.collector.writer_loop import WriterLoop
 from pulse.config import Settings
 from pulse.storage import accounts, queries, writer
+from pulse.storage import metrics as metric_store
 from pulse.storage.db import EmbeddedPostgres, describe_url, ensure_database, open_pool
 from pulse.storage.migrate import MigrationReport, migrate
 
@@ -145,14 +148,34 @@ def build_app(settings: Settings, pool: AsyncConnectionPool, pipeline: Pipeline)
     ingest_routes = []
     if settings.role in ("all", "ingest"):
         ingest_routes.append(
-            native_router(
-                pipeline.ingestor, authenticate, partial(read_back, pool), limits
+            native_router(pipeline.ingestor, authenticate, partial(read_back, pool), limits)
+        )
+        ingest_routes.append(
+            otlp_router(
+                pipeline.ingestor, authenticate, limits,
+                partial(metric_store.write_metric_points, pool),
+                keep_generic=settings.keep_generic_spans,
             )
         )
     app = create_app(svc, authenticate, ingest_routes, read_routes=settings.role != "ingest")
     app.state.pipeline = pipeline
     app.state.keys = keys  # the gRPC receiver authenticates with the same KeyAuthenticator
     return app
+
+
+def grpc_receiver(
+    settings: Settings, pool: AsyncConnectionPool, pipeline: Pipeline, keys: KeyAuthenticator
+) -> GrpcReceiver:
+    """The OTLP gRPC receiver over the same ingest path and key check as HTTP."""
+    return GrpcReceiver(
+        pipeline.ingestor,
+        keys.check,
+        partial(metric_store.write_metric_points, pool),
+        host=settings.grpc_host,
+        port=settings.grpc_port,
+        max_message_bytes=settings.grpc_max_recv_msg_size_mib * 1024 * 1024,
+        keep_generic=settings.keep_generic_spans,
+    )
 
 
 class _Server(uvicorn.Server):
@@ -196,6 +219,10 @@ async def serve(settings: Settings) -> None:
                 announce_key(key)
         pipeline = await stack.enter_async_context(ingest_pipeline(settings, db.pool))
         app = build_app(settings, db.pool, pipeline)
+        if settings.role in ("all", "ingest") and settings.grpc_enabled:
+            receiver = grpc_receiver(settings, db.pool, pipeline, app.state.keys)
+            await stack.enter_async_context(receiver)
+            print(f"OTLP gRPC listening on {settings.grpc_host}:{receiver.port}", flush=True)
         config = uvicorn.Config(
             app,
             host=settings.http_host,

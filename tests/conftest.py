@@ -28,7 +28,7 @@ import pytest_asyncio
 import uvicorn
 
 from pulse.config import Settings
-from pulse.main import Pipeline, build_app, ingest_pipeline
+from pulse.main import Pipeline, build_app, grpc_receiver, ingest_pipeline
 from pulse.storage import accounts
 from pulse.storage.db import EmbeddedPostgres, open_pool, with_database
 from pulse.storage.migrate import hypertables, migrate
@@ -167,11 +167,30 @@ async def pipeline(backend: Backend, pool, tmp_path_factory) -> AsyncIterator[Pi
         yield p
 
 
+def settings_for(backend: Backend) -> Settings:
+    return Settings(
+        database_url=backend.url, max_request_body_bytes=TEST_MAX_BODY,
+        grpc_host="127.0.0.1", grpc_port=0, grpc_max_recv_msg_size_mib=4,
+    )
+
+
+@pytest.fixture(scope="session")
+def app(backend: Backend, pool, pipeline):
+    """The full application (role ``all``) over the session's pool and pipeline."""
+    return build_app(settings_for(backend), pool, pipeline)
+
+
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
-async def server(backend: Backend, pool, pipeline) -> AsyncIterator[str]:
+async def grpc_target(backend: Backend, pool, pipeline, app) -> AsyncIterator[str]:
+    """A real OTLP gRPC receiver on a loopback port; yields ``127.0.0.1:<port>``."""
+    receiver = grpc_receiver(settings_for(backend), pool, pipeline, app.state.keys)
+    async with receiver:
+        yield f"127.0.0.1:{receiver.port}"
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def server(app) -> AsyncIterator[str]:
     """A real HTTP server on loopback serving the full app; yields its base URL."""
-    settings = Settings(database_url=backend.url, max_request_body_bytes=TEST_MAX_BODY)
-    app = build_app(settings, pool, pipeline)
     port = free_port()
     config = uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="warning")
     srv = _QuietServer(config)

@@ -61,7 +61,7 @@ class Served:
             if not line:
                 break
             self.output.append(line)
-            if "listening on" in line:
+            if "Pulse Bridge listening on" in line:
                 break
         self.url = f"http://127.0.0.1:{self.port}"
         self._wait_healthy()

@@ -178,7 +178,7 @@ def _wait_listening(proc: subprocess.Popen, lines: list[str]) -> None:
         if not line:
             pytest.fail("server exited:\n" + "".join(lines))
         lines.append(line)
-        if "listening on" in line:
+        if "Pulse Bridge listening on" in line:
             return
     pytest.fail("server did not start:\n" + "".join(lines))
 

@@ -85,7 +85,7 @@ def test_migrating_again_applies_nothing(backend):
 
 @pytest.mark.timescaledb
 def test_traces_and_spans_are_hypertables(backend):
-    assert hypertables(backend.url) == ["spans", "traces"]
+    assert hypertables(backend.url) == ["metric_points", "spans", "traces"]
     with psycopg.connect(backend.url) as conn:
         rows = conn.execute(
             "SELECT hypertable_name, column_name, time_interval FROM"
@@ -93,13 +93,15 @@ def test_traces_and_spans_are_hypertables(backend):
             " ORDER BY 1"
         ).fetchall()
     assert [(r[0], r[1], r[2].days) for r in rows] == [
+        ("metric_points", "timestamp", 1),
         ("spans", "timestamp", 1),
         ("traces", "timestamp", 1),
     ]
 
 
 def test_hypertables_exactly_when_timescaledb(backend):
-    assert hypertables(backend.url) == (["spans", "traces"] if backend.timescale else [])
+    expected = ["metric_points", "spans", "traces"] if backend.timescale else []
+    assert hypertables(backend.url) == expected
 
 
 def test_filter_indexes_exist(backend):
