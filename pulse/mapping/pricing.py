@@ -8,10 +8,12 @@ in the wheel and we never ask it to fetch updates.
 
 from __future__ import annotations
 
+import re
 import warnings
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
+from functools import lru_cache
 
 from genai_prices import Usage, calc_price
 
@@ -70,16 +72,66 @@ def compute_cost_cents(
         cache_write_tokens=max(usage.cache_write_tokens, 0) or None,
     )
     prices_provider = _GENAI_PRICES_PROVIDER.get(provider or "")
+    day = (at or datetime.now(UTC)).date()
+    flat = _flat_prices(prices_provider, model, day)
+    if flat is not None and _flat_applies(flat, usage):
+        usd = _flat_cost(flat, tokens_input=input_tokens, usage=usage)
+    else:
+        try:
+            usd = _calc(tokens, model, prices_provider, at).total_price
+        except (LookupError, ValueError):
+            return None
+    # genai-prices answers in USD; we store cents with sub-cent precision.
+    return (Decimal(usd) * 100).quantize(Decimal("0.000001"))
+
+
+def _calc(tokens: Usage, model: str, provider_id: str | None, at: datetime | None):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return calc_price(tokens, model, provider_id=provider_id, genai_request_timestamp=at)
+
+
+# The per-token rates of the common case, read once per (provider, model, day). genai-prices'
+# calc_price costs ~70 us per call (registry decomposition, validation), which is most of the
+# mapping time of an LLM span; flat per-million-token prices need only four multiplications.
+_FLAT_KEYS = frozenset({"input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok"})
+# Prices of usage we never report (web searches, code executions...): they add nothing to a
+# token-only usage, so they do not disqualify the flat path. Per-request prices would.
+_COUNTED_ELSEWHERE = re.compile(r"^[a-z_]*(searches|executions)_kcount$")
+
+
+@lru_cache(maxsize=4096)
+def _flat_prices(provider_id: str | None, model: str, day: date) -> dict[str, Decimal] | None:
+    """The model's rates when they are flat per-million-token prices, else None (tiers etc.)."""
+    at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            result = calc_price(
-                tokens,
-                model,
-                provider_id=prices_provider,
-                genai_request_timestamp=at,
-            )
+        result = _calc(Usage(input_tokens=1, output_tokens=1), model, provider_id, at)
     except (LookupError, ValueError):
         return None
-    # genai-prices answers in USD; we store cents with sub-cent precision.
-    return (Decimal(result.total_price) * 100).quantize(Decimal("0.000001"))
+    prices = {k: v for k, v in vars(result.model_price).items()
+              if not k.startswith("_") and v is not None and not _COUNTED_ELSEWHERE.match(k)}
+    if not prices or set(prices) - _FLAT_KEYS:
+        return None
+    if not all(isinstance(v, (Decimal, int, float)) for v in prices.values()):
+        return None  # tiered prices (e.g. long-context surcharges): let genai-prices do it
+    return {k: Decimal(str(v)) for k, v in prices.items()}
+
+
+def _flat_applies(prices: dict[str, Decimal], usage: TokenUsage) -> bool:
+    """Only when every non-zero bucket has its own rate (else genai-prices decides the rule)."""
+    return (usage.cache_read_tokens <= 0 or "cache_read_mtok" in prices) and (
+        usage.cache_write_tokens <= 0 or "cache_write_mtok" in prices
+    )
+
+
+def _flat_cost(prices: dict[str, Decimal], tokens_input: int, usage: TokenUsage) -> Decimal:
+    cache_read = max(usage.cache_read_tokens, 0)
+    cache_write = max(usage.cache_write_tokens, 0)
+    uncached = tokens_input - cache_read - cache_write
+    total = (
+        uncached * prices.get("input_mtok", Decimal(0))
+        + max(usage.output_tokens, 0) * prices.get("output_mtok", Decimal(0))
+        + cache_read * prices.get("cache_read_mtok", Decimal(0))
+        + cache_write * prices.get("cache_write_mtok", Decimal(0))
+    )
+    return total / 1_000_000
