@@ -78,6 +78,31 @@ def build() -> str:
     return "\n".join(lines) + "\n"
 
 
+README = DOC.parent.parent / "README.md"
+README_START = "<!-- compat-matrix:start (python -m tests.mapping.compat_matrix --write) -->"
+README_END = "<!-- compat-matrix:end -->"
+
+
+def table_rows(doc: str) -> str:
+    """The Markdown table of a built matrix (what the README embeds)."""
+    return "\n".join(line for line in doc.splitlines() if line.startswith("|")) + "\n"
+
+
+def readme_section(readme: str) -> str | None:
+    start, end = readme.find(README_START), readme.find(README_END)
+    if start < 0 or end < start:
+        return None
+    return readme[start + len(README_START):end].strip("\n") + "\n"
+
+
+def write_readme(doc: str) -> None:
+    text = README.read_text()
+    start, end = text.find(README_START), text.find(README_END)
+    if start < 0 or end < start:
+        raise SystemExit(f"README.md has no {README_START} ... {README_END} markers")
+    README.write_text(text[: start + len(README_START)] + "\n" + table_rows(doc) + text[end:])
+
+
 def _cell(notes: set[str] | None) -> str:
     if not notes:
         return "—"
@@ -89,5 +114,6 @@ if __name__ == "__main__":
     if "--write" in sys.argv:
         DOC.parent.mkdir(parents=True, exist_ok=True)
         DOC.write_text(build())
+        write_readme(build())
     else:
         print(build(), end="")
