@@ -115,7 +115,8 @@ def native_request(batch: int) -> bytes:
 class Server:
     """``pulse-bridge serve`` in a subprocess on a fresh database."""
 
-    def __init__(self, database_url: str, http_port: int, grpc_port: int) -> None:
+    def __init__(self, database_url: str, http_port: int, grpc_port: int,
+                 extra_env: dict[str, str]) -> None:
         self.db_name = "pulse_bench_ingest"
         self.admin_url = database_url
         with psycopg.connect(database_url, autocommit=True) as conn:
@@ -125,7 +126,7 @@ class Server:
         env = {k: v for k, v in os.environ.items() if not k.startswith("PULSE_")}
         env.update(DATABASE_URL=f"{base}/{self.db_name}", PULSE_LOG_LEVEL="warning",
                    PULSE_HTTP_ENDPOINT=f"127.0.0.1:{http_port}",
-                   PULSE_GRPC_ENDPOINT=f"127.0.0.1:{grpc_port}")
+                   PULSE_GRPC_ENDPOINT=f"127.0.0.1:{grpc_port}", **extra_env)
         self.proc = subprocess.Popen([CLI, "--data-dir", self.data_dir, "serve"], env=env,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         out = ""
@@ -222,7 +223,10 @@ async def run(args) -> None:
     server = None
     url, key, target = args.url, args.key, args.grpc_target
     if not url:
-        server = Server(args.database_url, args.http_port, args.grpc_port)
+        extra = {}
+        if args.mapping_workers is not None:
+            extra["PULSE_MAPPING_WORKERS"] = str(args.mapping_workers)
+        server = Server(args.database_url, args.http_port, args.grpc_port, extra)
         url, key, target = server.url, server.key, server.grpc
     make = native_request if args.mode == "native" else otlp_request
     print(f"preparing {args.requests} requests of {args.batch} spans ({args.mode}) ...",
@@ -255,6 +259,7 @@ async def run(args) -> None:
     rejected = sum(1 for r in results if r[0] == 503)
     others = sorted({r[0] for r in results} - {200, 202, 503})
     print(f"mode={args.mode} concurrency={args.concurrency} batch={args.batch} "
+          f"mapping_workers={args.mapping_workers} "
           f"requests={len(results)} avg_body={size / 1024:.0f}KiB offered_rate={args.rate}")
     print(f"accepted spans/s     {accepted / elapsed:,.0f}  ({accepted} spans in {elapsed:.1f}s)")
     print(f"ack latency ms       p50 {statistics.median(lat):.1f}  "
@@ -277,6 +282,8 @@ def main() -> None:
     p.add_argument("--key")
     p.add_argument("--grpc-target", default="127.0.0.1:4317")
     p.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
+    p.add_argument("--mapping-workers", type=int, default=None,
+                   help="PULSE_MAPPING_WORKERS for the spawned server (default: its own default)")
     p.add_argument("--http-port", type=int, default=14318)
     p.add_argument("--grpc-port", type=int, default=14317)
     args = p.parse_args()

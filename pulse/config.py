@@ -50,6 +50,23 @@ class Settings:
     writer_batch_entries: int = 500
     writer_linger_ms: int = 50
     shutdown_timeout_s: int = 10
+    mapping_workers: int = -1  # -1: one per core but one, at most 4
+
+    @property
+    def mapping_worker_count(self) -> int:
+        """Worker processes that map OTLP exports (0: map on the event loop)."""
+        if self.mapping_workers >= 0:
+            return self.mapping_workers
+        return max(0, min(4, (os.cpu_count() or 1) - 1))
+    # accounts and dashboard (SPEC.md §2); passed to the api layer as plain values
+    session_lifetime_s: int = 7 * 24 * 3600
+    signin_ip_limit: int = 20  # sign-in attempts per client address per minute
+    signin_account_limit: int = 10  # failed sign-ins per account per 15 minutes
+    allow_signup: bool = True
+    trusted_origins: tuple[str, ...] = ()
+    retention_days: int = 0  # 0 keeps data forever
+    retention_interval_s: int = 3600
+    prices_file: Path | None = None  # custom model prices (storage/prices.py)
 
     @property
     def embedded(self) -> bool:
@@ -114,6 +131,25 @@ def _optional_url(value: Any) -> str | None:
     if not re.match(r"^postgres(ql)?://", text):
         raise ValueError("must be a postgresql:// URL (or empty for the embedded database)")
     return text
+
+
+def _optional_path(value: Any) -> Path | None:
+    text = str(value).strip() if value is not None else ""
+    if not text:
+        return None
+    path = Path(text).expanduser()
+    if not path.is_file():
+        raise ValueError("no such file")
+    return path
+
+
+def _origins(value: Any) -> tuple[str, ...]:
+    items = value if isinstance(value, list) else str(value or "").split(",")
+    out = tuple(str(o).strip().rstrip("/") for o in items if str(o).strip())
+    for origin in out:
+        if not re.match(r"^https?://[^/\s]+$", origin):
+            raise ValueError(f"{origin!r} is not an origin like https://pulse.example.com")
+    return out
 
 
 def _path(value: Any) -> Path:
@@ -195,11 +231,67 @@ _SPECS: tuple[_Spec, ...] = (
         "create a project and print its key when the database has none",
     ),
     _Spec(
+        "retention_days",
+        ("PULSE_RETENTION_DAYS",),
+        ("exporters", "postgres", "retention_days"),
+        _int_range(0, 36500),
+        "delete traces and spans older than this many days (0: keep forever)",
+    ),
+    _Spec(
+        "retention_interval_s",
+        ("PULSE_RETENTION_INTERVAL_S",),
+        ("exporters", "postgres", "retention_interval_s"),
+        _int_range(60, 7 * 86400),
+        "how often the retention job runs",
+    ),
+    _Spec(
+        "prices_file",
+        ("PULSE_PRICES_FILE",),
+        ("processors", "genai", "prices_file"),
+        _optional_path,
+        "YAML list of custom model prices (USD per million tokens) for unknown models",
+    ),
+    _Spec(
         "keep_generic_spans",
         ("PULSE_KEEP_GENERIC_SPANS",),
         ("processors", "genai", "keep_generic_spans"),
         _parse_bool,
         "keep OTLP spans that are neither LLM calls nor agent activity",
+    ),
+    _Spec(
+        "session_lifetime_s",
+        ("PULSE_SESSION_LIFETIME_S",),
+        ("extensions", "pulse", "auth", "session_lifetime_s"),
+        _int_range(60, 90 * 24 * 3600),
+        "dashboard sign-in session lifetime (seconds)",
+    ),
+    _Spec(
+        "signin_ip_limit",
+        ("PULSE_SIGNIN_IP_LIMIT",),
+        ("extensions", "pulse", "auth", "signin_ip_limit"),
+        _int_range(1, 100_000),
+        "sign-in attempts per client address per minute (429 beyond)",
+    ),
+    _Spec(
+        "signin_account_limit",
+        ("PULSE_SIGNIN_ACCOUNT_LIMIT",),
+        ("extensions", "pulse", "auth", "signin_account_limit"),
+        _int_range(1, 100_000),
+        "failed sign-ins per account per 15 minutes (429 beyond)",
+    ),
+    _Spec(
+        "allow_signup",
+        ("PULSE_ALLOW_SIGNUP",),
+        ("extensions", "pulse", "auth", "allow_signup"),
+        _parse_bool,
+        "allow POST /dashboard/api/signup (new users and projects)",
+    ),
+    _Spec(
+        "trusted_origins",
+        ("PULSE_TRUSTED_ORIGINS",),
+        ("extensions", "pulse", "auth", "trusted_origins"),
+        _origins,
+        "extra origins allowed to make cookie-authenticated changes (comma-separated)",
     ),
 )
 

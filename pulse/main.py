@@ -34,6 +34,7 @@ from pulse.api.deps import KeyAuthenticator, Services, make_authenticator
 from pulse.collector.grpc import GrpcReceiver
 from pulse.collector.http import BodyLimits, native_router
 from pulse.collector.ingest import Ingestor
+from pulse.collector.mapper import Mapper
 from pulse.collector.metrics import CONTENT_TYPE, IngestMetrics
 from pulse.collector.otlp_http import otlp_router
 from pulse.collector.queue import FileQueue, IngestQueue
@@ -82,6 +83,7 @@ class Pipeline:
     metrics: IngestMetrics
     queue: IngestQueue | None = None
     writer: WriterLoop | None = None
+    mapper: Mapper | None = None
 
 
 @contextlib.asynccontextmanager
@@ -96,7 +98,8 @@ async def ingest_pipeline(
         yield Pipeline(Ingestor(write, None, metrics), metrics)
         return
     queue = FileQueue(queue_dir or settings.queue_dir, max_bytes=settings.queue_max_bytes)
-    async with queue:
+    mapper = Mapper(settings.mapping_worker_count, keep_generic=settings.keep_generic_spans)
+    async with queue, mapper:
         metrics.track_queue(queue.depth, queue.bytes_used, queue.max_bytes)
         loop = WriterLoop(
             queue, write, partial(writer.write_dead_letters, pool), metrics,
@@ -105,7 +108,7 @@ async def ingest_pipeline(
         )
         try:
             await loop.__aenter__()
-            yield Pipeline(Ingestor(write, queue, metrics), metrics, queue, loop)
+            yield Pipeline(Ingestor(write, queue, metrics), metrics, queue, loop, mapper)
         finally:
             await loop.stop(settings.shutdown_timeout_s)
 
@@ -155,6 +158,7 @@ def build_app(settings: Settings, pool: AsyncConnectionPool, pipeline: Pipeline)
                 pipeline.ingestor, authenticate, limits,
                 partial(metric_store.write_metric_points, pool),
                 keep_generic=settings.keep_generic_spans,
+                mapper=pipeline.mapper,
             )
         )
     app = create_app(svc, authenticate, ingest_routes, read_routes=settings.role != "ingest")
@@ -175,6 +179,7 @@ def grpc_receiver(
         port=settings.grpc_port,
         max_message_bytes=settings.grpc_max_recv_msg_size_mib * 1024 * 1024,
         keep_generic=settings.keep_generic_spans,
+        mapper=pipeline.mapper,
     )
 
 

@@ -24,6 +24,7 @@ from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
 from pulse.collector import status
 from pulse.collector.ingest import Ingestor
+from pulse.collector.mapper import Mapper
 from pulse.collector.otlp_http import OtlpSink, WriteMetrics
 from pulse.errors import PulseError, Unauthorized
 from pulse.records import ApiKeyInfo
@@ -85,8 +86,9 @@ class GrpcReceiver:
         port: int,
         max_message_bytes: int,
         keep_generic: bool = False,
+        mapper: Mapper | None = None,
     ) -> None:
-        self.sink = OtlpSink(ingestor, write_metrics, keep_generic=keep_generic)
+        self.sink = OtlpSink(ingestor, write_metrics, keep_generic=keep_generic, mapper=mapper)
         self._authenticate_token = authenticate_token
         self.host = host
         self.port = port

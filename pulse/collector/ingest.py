@@ -61,6 +61,30 @@ class Ingestor:
             self.metrics.accepted.labels("spans").inc(len(records) - traces)
         return len(records)
 
+    async def ingest_payload(
+        self, project_id: UUID, payload: bytes, traces: int, spans: int
+    ) -> int:
+        """Make an already encoded queue payload durable (``codec.encode`` of the records, as the
+        mapping workers produce it); return how many records it holds."""
+        count = traces + spans
+        try:
+            if self.queue is not None:
+                await self.queue.append(payload)
+            else:
+                entry = codec.decode(payload)
+                await self._write([(entry.project_id, r) for r in entry.records])
+        except Overloaded:
+            self.reject("queue_full", count)
+            raise
+        except PayloadTooLarge:
+            self.reject("too_large", count)
+            raise
+        if traces:
+            self.metrics.accepted.labels("traces").inc(traces)
+        if spans:
+            self.metrics.accepted.labels("spans").inc(spans)
+        return count
+
     def reject(self, reason: str, count: int = 1) -> None:
         """Count items refused before they became durable (validation, size, full queue...)."""
         self.metrics.rejected.labels(reason).inc(count)

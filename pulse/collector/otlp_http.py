@@ -43,13 +43,14 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from pulse.collector import status
 from pulse.collector.http import BodyLimits, media_type, read_body
 from pulse.collector.ingest import Ingestor
+from pulse.collector.mapper import Mapped, Mapper
 from pulse.errors import InvalidInput, PulseError, UnsupportedMediaType
 from pulse.mapping.otlp import (
     decode_logs_request,
     decode_metrics_request,
     decode_traces_request,
 )
-from pulse.mapping.otlp_map import MappingResult, map_logs, map_metrics, map_traces
+from pulse.mapping.otlp_map import map_metrics
 from pulse.records import ApiKeyInfo, MetricPoint
 
 log = logging.getLogger("pulse.collector.otlp")
@@ -72,16 +73,19 @@ class OtlpSink:
     """
 
     def __init__(
-        self, ingestor: Ingestor, write_metrics: WriteMetrics, *, keep_generic: bool = False
+        self, ingestor: Ingestor, write_metrics: WriteMetrics, *, keep_generic: bool = False,
+        mapper: Mapper | None = None,
     ) -> None:
         self.ingestor = ingestor
         self.write_metrics = write_metrics
         self.keep_generic = keep_generic
+        # Mapping runs in the mapper's worker processes when it has any (see mapper.py).
+        self.mapper = mapper or Mapper(0, keep_generic=keep_generic)
 
     async def traces(
         self, project_id: UUID, req: ExportTraceServiceRequest
     ) -> ExportTraceServiceResponse:
-        result = map_traces(req, keep_generic=self.keep_generic)
+        result = await self._map("traces", project_id, req)
         bad = await self._ingest(project_id, result)
         resp = ExportTraceServiceResponse()
         if bad or result.messages:
@@ -93,7 +97,7 @@ class OtlpSink:
     async def logs(
         self, project_id: UUID, req: ExportLogsServiceRequest
     ) -> ExportLogsServiceResponse:
-        result = map_logs(req)
+        result = await self._map("logs", project_id, req)
         bad = await self._ingest(project_id, result)
         resp = ExportLogsServiceResponse()
         if bad or result.messages:
@@ -121,15 +125,21 @@ class OtlpSink:
             )
         return resp
 
-    async def _ingest(self, project_id: UUID, result: MappingResult) -> int:
+    async def _map(self, signal: str, project_id: UUID, req: Message) -> Mapped:
+        if not req.ByteSize():
+            return Mapped(None, 0, 0, 0, 0)
+        return await self.mapper.map(signal, req.SerializeToString(), PROTOBUF, project_id)
+
+    async def _ingest(self, project_id: UUID, result: Mapped) -> int:
         """Make the mapped records durable; return how many items were rejected or dropped."""
         if result.rejected:
             self.ingestor.reject("otlp_invalid", result.rejected)
         if result.dropped:
             self.ingestor.reject("otlp_dropped", result.dropped)
-        records = [*result.traces, *result.spans]
-        if records:
-            await self.ingestor.ingest(project_id, records, wait="durable")
+        if result.payload is not None:
+            await self.ingestor.ingest_payload(
+                project_id, result.payload, result.traces, result.spans
+            )
         return result.rejected + result.dropped
 
 
@@ -187,10 +197,11 @@ def otlp_router(
     write_metrics: WriteMetrics,
     *,
     keep_generic: bool = False,
+    mapper: Mapper | None = None,
 ) -> APIRouter:
     """``POST /v1/traces``, ``/v1/logs``, ``/v1/metrics`` over the shared ingest path."""
     router = APIRouter(tags=["otlp"])
-    sink = OtlpSink(ingestor, write_metrics, keep_generic=keep_generic)
+    sink = OtlpSink(ingestor, write_metrics, keep_generic=keep_generic, mapper=mapper)
     exporters = {"traces": sink.traces, "logs": sink.logs, "metrics": sink.metrics}
 
     async def export(request: Request, key: ApiKeyInfo, signal: str) -> Response:

@@ -159,6 +159,9 @@ class _Refusing(Ingestor):
     async def ingest(self, project_id, records, *, wait="durable") -> int:
         raise Overloaded("Ingest queue full, retry later", retry_after=4)
 
+    async def ingest_payload(self, project_id, payload, traces, spans) -> int:
+        raise Overloaded("Ingest queue full, retry later", retry_after=4)
+
 
 async def _anyone(token: str) -> ApiKeyInfo:
     return ApiKeyInfo(key_id=UUID(int=1), project_id=UUID(int=2))

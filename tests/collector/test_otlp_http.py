@@ -463,6 +463,9 @@ class _RefusingIngestor(Ingestor):
     async def ingest(self, project_id, records, *, wait="durable") -> int:
         raise Overloaded("Ingest queue full, retry later", retry_after=3)
 
+    async def ingest_payload(self, project_id, payload, traces, spans) -> int:
+        raise Overloaded("Ingest queue full, retry later", retry_after=3)
+
 
 async def _no_metrics(project_id: UUID, points) -> None:
     raise Retryable("database unavailable", retry_after=2)
