@@ -226,6 +226,8 @@ async def run(args) -> None:
         extra = {}
         if args.mapping_workers is not None:
             extra["PULSE_MAPPING_WORKERS"] = str(args.mapping_workers)
+        if args.queue_max_bytes is not None:
+            extra["PULSE_QUEUE_MAX_BYTES"] = str(args.queue_max_bytes)
         server = Server(args.database_url, args.http_port, args.grpc_port, extra)
         url, key, target = server.url, server.key, server.grpc
     make = native_request if args.mode == "native" else otlp_request
@@ -284,6 +286,8 @@ def main() -> None:
     p.add_argument("--database-url", default="postgresql://postgres@127.0.0.1:5432/postgres")
     p.add_argument("--mapping-workers", type=int, default=None,
                    help="PULSE_MAPPING_WORKERS for the spawned server (default: its own default)")
+    p.add_argument("--queue-max-bytes", type=int, default=None,
+                   help="PULSE_QUEUE_MAX_BYTES for the spawned server (small: see 503s sooner)")
     p.add_argument("--http-port", type=int, default=14318)
     p.add_argument("--grpc-port", type=int, default=14317)
     args = p.parse_args()
