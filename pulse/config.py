@@ -51,6 +51,7 @@ class Settings:
     writer_linger_ms: int = 50
     shutdown_timeout_s: int = 10
     mapping_workers: int = -1  # -1: one per core but one, at most 4
+    max_inflight_bytes: int = 256 * MiB
 
     @property
     def mapping_worker_count(self) -> int:

@@ -32,7 +32,7 @@ from psycopg_pool import AsyncConnectionPool
 from pulse.api.app import create_app
 from pulse.api.deps import KeyAuthenticator, Services, make_authenticator
 from pulse.collector.grpc import GrpcReceiver
-from pulse.collector.http import BodyLimits, native_router
+from pulse.collector.http import BodyLimits, InflightLimit, native_router
 from pulse.collector.ingest import Ingestor
 from pulse.collector.mapper import Mapper
 from pulse.collector.metrics import CONTENT_TYPE, IngestMetrics
@@ -162,6 +162,10 @@ def build_app(settings: Settings, pool: AsyncConnectionPool, pipeline: Pipeline)
             )
         )
     app = create_app(svc, authenticate, ingest_routes, read_routes=settings.role != "ingest")
+    app.add_middleware(
+        InflightLimit, max_bytes=settings.max_inflight_bytes,
+        on_reject=lambda: pipeline.metrics.rejected.labels("inflight_limit").inc(),
+    )
     app.state.pipeline = pipeline
     app.state.keys = keys  # the gRPC receiver authenticates with the same KeyAuthenticator
     return app
