@@ -1,4 +1,4 @@
-"""The ``pulse-bridge`` command: serve, migrate, projects, keys.
+"""The ``pulse-bridge`` command: serve, migrate, projects, keys, users, dashboard-login.
 
 Every command builds Settings once (flags > environment > otel-config.yaml > defaults) and runs
 against the configured database, starting the embedded PostgreSQL when no DATABASE_URL is set.
@@ -49,6 +49,20 @@ def _parser() -> argparse.ArgumentParser:
     kl.add_argument("--project", required=True, help="project id")
     kr = keys.add_parser("revoke", help="revoke an API key (takes effect immediately)")
     kr.add_argument("key_id")
+
+    users = sub.add_parser("users", help="manage dashboard users").add_subparsers(
+        dest="action", required=True
+    )
+    uc = users.add_parser("create", help="create a user (password from a prompt or stdin)")
+    uc.add_argument("--email", required=True)
+    uc.add_argument("--name", required=True)
+    uc.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    uc.add_argument("--project", help="project id to add the user to")
+    uc.add_argument("--role", choices=("admin", "user"), default="admin")
+    login = sub.add_parser(
+        "dashboard-login", help="print a one-time dashboard login link (2 minutes, this machine)"
+    )
+    login.add_argument("--email", help="sign in as this user (default: the first admin)")
     return p
 
 
@@ -104,6 +118,64 @@ async def _keys(settings: Settings, args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_password(from_stdin: bool) -> str:
+    import getpass
+
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if getpass.getpass("Repeat password: ") != first:
+        raise SystemExit("error: the passwords differ")
+    return first
+
+
+async def _users(settings: Settings, args: argparse.Namespace) -> int:
+    from pulse.main import open_database
+    from pulse.storage import accounts, auth_sessions
+
+    password = _read_password(args.password_stdin)
+    if not 8 <= len(password) <= 256:
+        print("error: the password must have 8 to 256 characters", file=sys.stderr)
+        return 1
+    project_id = _uuid_arg(args.project, "--project") if args.project else None
+    async with open_database(settings) as db:
+        if project_id and not await accounts.project_exists(db.pool, project_id):
+            print(f"error: no project {project_id}", file=sys.stderr)
+            return 1
+        password_hash = await auth_sessions.hash_password(password)
+        try:
+            user_id = await accounts.create_user(db.pool, args.email, args.name, password_hash)
+        except accounts.EmailTaken:
+            print(f"error: a user with email {args.email} exists", file=sys.stderr)
+            return 1
+        print(f"user_id: {user_id}")
+        if project_id:
+            await accounts.add_member(db.pool, project_id, user_id, args.role)
+            print(f"added to project {project_id} as {args.role}")
+    return 0
+
+
+async def _dashboard_login(settings: Settings, args: argparse.Namespace) -> int:
+    from pulse.main import open_database
+    from pulse.storage import accounts, auth_sessions
+
+    async with open_database(settings) as db:
+        user = (
+            await accounts.user_by_email(db.pool, args.email) if args.email
+            else await accounts.first_admin(db.pool)
+        )
+        if user is None:
+            print("error: no such user; create one with: pulse-bridge users create --email E"
+                  " --name N --project ID --role admin", file=sys.stderr)
+            return 1
+        token = await auth_sessions.create_login_link(db.pool, user["id"], 120)
+    host = settings.http_host if settings.http_host not in ("0.0.0.0", "::", "") else "127.0.0.1"
+    host = f"[{host}]" if ":" in host else host
+    print(f"Sign in as {user['email']} (link valid for 2 minutes, once, from this machine):\n")
+    print(f"    http://{host}:{settings.http_port}/dashboard/login?token={token}\n", flush=True)
+    return 0
+
+
 async def _migrate(settings: Settings) -> int:
     from pulse.main import open_database
 
@@ -155,6 +227,10 @@ def main(argv: list[str] | None = None) -> int:
             return asyncio.run(_migrate(settings))
         if args.command == "projects":
             return asyncio.run(_projects(settings, args))
+        if args.command == "users":
+            return asyncio.run(_users(settings, args))
+        if args.command == "dashboard-login":
+            return asyncio.run(_dashboard_login(settings, args))
         return asyncio.run(_keys(settings, args))
     except ConfigError as exc:
         print(f"error: {exc.message}", file=sys.stderr)

@@ -26,11 +26,13 @@ from typing import TextIO
 from uuid import UUID
 
 import uvicorn
+import yaml
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
 from pulse.api.app import create_app
 from pulse.api.deps import KeyAuthenticator, Services, make_authenticator
+from pulse.api.security import AuthOptions
 from pulse.collector.grpc import GrpcReceiver
 from pulse.collector.http import BodyLimits, InflightLimit, native_router
 from pulse.collector.ingest import Ingestor
@@ -40,10 +42,12 @@ from pulse.collector.otlp_http import otlp_router
 from pulse.collector.queue import FileQueue, IngestQueue
 from pulse.collector.writer_loop import WriterLoop
 from pulse.config import Settings
-from pulse.storage import accounts, queries, writer
+from pulse.errors import ConfigError
+from pulse.storage import accounts, prices, queries, writer
 from pulse.storage import metrics as metric_store
 from pulse.storage.db import EmbeddedPostgres, describe_url, ensure_database, open_pool
 from pulse.storage.migrate import MigrationReport, migrate
+from pulse.storage.retention import RetentionJob
 
 log = logging.getLogger("pulse")
 
@@ -161,7 +165,17 @@ def build_app(settings: Settings, pool: AsyncConnectionPool, pipeline: Pipeline)
                 mapper=pipeline.mapper,
             )
         )
-    app = create_app(svc, authenticate, ingest_routes, read_routes=settings.role != "ingest")
+    auth_options = AuthOptions(
+        session_lifetime_s=settings.session_lifetime_s,
+        signin_ip_limit=settings.signin_ip_limit,
+        signin_account_limit=settings.signin_account_limit,
+        allow_signup=settings.allow_signup,
+        trusted_origins=settings.trusted_origins,
+    )
+    app = create_app(
+        svc, authenticate, ingest_routes, read_routes=settings.role != "ingest",
+        auth_options=auth_options,
+    )
     app.add_middleware(
         InflightLimit, max_bytes=settings.max_inflight_bytes,
         on_reject=lambda: pipeline.metrics.rejected.labels("inflight_limit").inc(),
@@ -169,6 +183,16 @@ def build_app(settings: Settings, pool: AsyncConnectionPool, pipeline: Pipeline)
     app.state.pipeline = pipeline
     app.state.keys = keys  # the gRPC receiver authenticates with the same KeyAuthenticator
     return app
+
+
+async def load_custom_prices(settings: Settings, pool: AsyncConnectionPool) -> None:
+    """Prices for models genai-prices does not know, from ``PULSE_PRICES_FILE`` (synced: a
+    price removed from the file is removed from the database)."""
+    try:
+        entries = prices.load_prices_file(settings.prices_file) if settings.prices_file else []
+    except (OSError, ValueError, yaml.YAMLError) as exc:
+        raise ConfigError(f"Invalid setting PULSE_PRICES_FILE: {exc}") from exc
+    await prices.sync_config_prices(pool, entries)
 
 
 def grpc_receiver(
@@ -226,6 +250,11 @@ async def serve(settings: Settings) -> None:
             key = await accounts.ensure_default_project(db.pool)
             if key is not None:
                 announce_key(key)
+        await load_custom_prices(settings, db.pool)
+        if settings.role in ("all", "ingest"):  # one role deletes, the query API only reads
+            await stack.enter_async_context(
+                RetentionJob(db.pool, settings.retention_days, settings.retention_interval_s)
+            )
         pipeline = await stack.enter_async_context(ingest_pipeline(settings, db.pool))
         app = build_app(settings, db.pool, pipeline)
         if settings.role in ("all", "ingest") and settings.grpc_enabled:
@@ -243,8 +272,12 @@ async def serve(settings: Settings) -> None:
             server_header=False,
         )
         server = _Server(config)
-        print(
-            f"Pulse Bridge listening on http://{settings.http_host}:{settings.http_port}",
-            flush=True,
-        )
-        await server.serve()
+        serving = asyncio.create_task(server.serve())
+        while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn has only a flag
+            await asyncio.sleep(0.02)
+        if server.started:  # announce only once the socket is bound and accepting
+            print(
+                f"Pulse Bridge listening on http://{settings.http_host}:{settings.http_port}",
+                flush=True,
+            )
+        await serving

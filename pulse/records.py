@@ -138,3 +138,13 @@ class ApiKeyInfo:
 
     key_id: UUID
     project_id: UUID
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectAccess:
+    """A signed-in user's access to one project (dashboard routes): same ``project_id`` scoping
+    as :class:`ApiKeyInfo`, plus who and with which role (``admin`` | ``user``)."""
+
+    project_id: UUID
+    user_id: UUID
+    role: str

@@ -17,8 +17,10 @@ from psycopg_pool import PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pulse import __version__
-from pulse.api.deps import Services
-from pulse.api.routes import health, sessions, spans, traces
+from pulse.api import openapi
+from pulse.api.deps import Services, project_access
+from pulse.api.routes import analytics, auth, dashboard, health, sessions, spans, traces
+from pulse.api.security import AuthOptions, SecurityMiddleware
 from pulse.errors import PulseError
 
 log = logging.getLogger("pulse.api")
@@ -43,7 +45,11 @@ def install_error_handlers(app: FastAPI) -> None:
             {"field": ".".join(str(p) for p in e.get("loc", ())[1:]), "message": e.get("msg")}
             for e in exc.errors()
         ]
-        return JSONResponse({"error": "Invalid query parameters", "details": details}, 400)
+        if any(e.get("type") == "json_invalid" for e in exc.errors()):
+            return JSONResponse({"error": "Invalid JSON body"}, 400)
+        in_body = any(e.get("loc", ("",))[0] == "body" for e in exc.errors())
+        message = "Validation failed" if in_body else "Invalid query parameters"
+        return JSONResponse({"error": message, "details": details}, 400)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -70,7 +76,11 @@ def create_app(
     extra_routers: Iterable[APIRouter] = (),
     *,
     read_routes: bool = True,
+    auth_options: AuthOptions | None = None,
 ) -> FastAPI:
+    """``read_routes`` also mounts the dashboard: accounts, sign-in, and the same read routers
+    under ``/dashboard/api`` scoped by session + ``X-Project-Id`` membership."""
+    options = auth_options or AuthOptions()
     app = FastAPI(
         title="Pulse Bridge",
         version=__version__,
@@ -85,4 +95,11 @@ def create_app(
         app.include_router(traces.router(authenticate))
         app.include_router(spans.router(authenticate))
         app.include_router(sessions.router(authenticate))
+        app.include_router(analytics.router(authenticate, prefix="/v1"))
+        app.include_router(auth.router(options))
+        app.include_router(dashboard.router(options))
+        for factory in (traces.router, spans.router, sessions.router, analytics.router):
+            app.include_router(factory(project_access, prefix="/dashboard/api"))
+    app.add_middleware(SecurityMiddleware, options=options)
+    openapi.install(app)
     return app

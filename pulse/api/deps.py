@@ -1,4 +1,5 @@
-"""Request dependencies: API-key authentication (SPEC.md §2, data plane) and the app's services.
+"""Request dependencies: API-key authentication (SPEC.md §2, data plane), dashboard sessions
+(cookie ``better-auth.session_token`` + ``X-Project-Id``) and the app's services.
 
 ``Services`` is what ``main`` hands the app (the pool, readiness probes). ``make_authenticator``
 returns the FastAPI dependency used by every ``/v1`` route, including the ingest routes of
@@ -11,14 +12,15 @@ import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from uuid import UUID
 
 import psycopg
-from fastapi import Request
+from fastapi import Depends, Request
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
-from pulse.errors import Retryable, Unauthorized
-from pulse.records import ApiKeyInfo
-from pulse.storage import accounts
+from pulse.errors import Forbidden, InvalidInput, Retryable, Unauthorized
+from pulse.records import ApiKeyInfo, ProjectAccess
+from pulse.storage import accounts, auth_sessions
 
 # A readiness probe returns None when fine, or a reason string when not ready.
 ReadinessProbe = Callable[[], Awaitable[str | None]]
@@ -115,3 +117,55 @@ def make_authenticator(
         return info
 
     return authenticate
+
+
+# -- dashboard: session cookie (or its Bearer form) and project membership -------------------
+
+SESSION_COOKIE = "better-auth.session_token"
+
+
+def session_token(request: Request) -> str | None:
+    """The session token from the cookie, else from ``Authorization: Bearer`` (better-auth's
+    bearer form; an API key there is not a session token)."""
+    token = request.cookies.get(SESSION_COOKIE)
+    if token:
+        return token
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value and not value.startswith(accounts.KEY_PREFIX):
+        return value
+    return None
+
+
+async def current_session(request: Request) -> auth_sessions.SessionInfo:
+    """The signed-in user's live session; 401 when absent, expired or signed out."""
+    token = session_token(request)
+    info = await auth_sessions.session_user(services(request).pool, token) if token else None
+    if info is None:
+        raise Unauthorized("Unauthorized")
+    request.state.session = info
+    return info
+
+
+async def project_access(
+    request: Request, session: auth_sessions.SessionInfo = Depends(current_session)
+) -> ProjectAccess:
+    """``X-Project-Id`` checked against the user's memberships (400 missing, 403 not a member)."""
+    raw = request.headers.get("x-project-id", "").strip()
+    if not raw:
+        raise InvalidInput("Missing X-Project-Id header")
+    try:
+        project_id = UUID(raw)
+    except ValueError:
+        raise InvalidInput("Invalid X-Project-Id header") from None
+    role = await accounts.membership_role(services(request).pool, session.user_id, project_id)
+    if role is None:
+        raise Forbidden("Forbidden: no access to this project")
+    return ProjectAccess(project_id=project_id, user_id=session.user_id, role=role)
+
+
+async def project_admin(access: ProjectAccess = Depends(project_access)) -> ProjectAccess:
+    """Key and user management need the admin role (SPEC.md §2)."""
+    if access.role != "admin":
+        raise Forbidden("Forbidden: admin role required")
+    return access

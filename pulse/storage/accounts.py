@@ -1,4 +1,5 @@
-"""Projects and API keys (users, sessions and memberships arrive with the accounts issue).
+"""Projects, API keys, users and project memberships (SPEC.md §2). Browser sessions, password
+hashing and one-time login links live in :mod:`pulse.storage.auth_sessions`.
 
 API keys look like ``pulse_sk_<43 url-safe chars>`` (256 random bits). Only their SHA-256 is
 stored, with a short display prefix; the plaintext exists once, in the return value of
@@ -20,6 +21,9 @@ from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
 from pulse.records import ApiKeyInfo
+
+ROLES = ("admin", "user")
+Conn = AsyncConnectionPool | AsyncConnection
 
 KEY_PREFIX = "pulse_sk_"
 DISPLAY_CHARS = 4  # characters of the secret shown after the prefix
@@ -157,3 +161,179 @@ async def ensure_default_project(pool: AsyncConnectionPool) -> NewKey | None:
             "INSERT INTO pulse.projects (id, name) VALUES (%s, %s)", (project_id, "Default")
         )
         return await create_key(conn, project_id, "Default Key")
+
+
+# -- users and memberships -------------------------------------------------------------------
+
+_USER_COLUMNS = "id, email, name, password_hash, created_at, updated_at"
+
+
+class EmailTaken(Exception):
+    """A user with this email (case-insensitively) already exists."""
+
+
+async def _fetch(conn: Conn, sql_text: str, args: tuple) -> list[dict[str, Any]]:
+    if isinstance(conn, AsyncConnection):
+        async with conn.cursor(row_factory=dict_row) as cur:
+            await cur.execute(sql_text, args)
+            return await cur.fetchall()
+    async with conn.connection() as c, c.cursor(row_factory=dict_row) as cur:
+        await cur.execute(sql_text, args)
+        return await cur.fetchall()
+
+
+async def _fetch_one(conn: Conn, sql_text: str, args: tuple) -> dict[str, Any] | None:
+    rows = await _fetch(conn, sql_text, args)
+    return rows[0] if rows else None
+
+
+async def create_user(
+    conn: Conn, email: str, name: str, password_hash: str | None
+) -> uuid.UUID:
+    """Insert a user; raises :class:`EmailTaken` when the email is in use."""
+    user_id = uuid.uuid4()
+    row = await _fetch_one(
+        conn,
+        "INSERT INTO pulse.users (id, email, name, password_hash) VALUES (%s, %s, %s, %s)"
+        " ON CONFLICT DO NOTHING RETURNING id",
+        (user_id, email.strip(), name.strip(), password_hash),
+    )
+    if row is None:
+        raise EmailTaken(email)
+    return user_id
+
+
+async def user_by_email(conn: Conn, email: str) -> dict[str, Any] | None:
+    return await _fetch_one(
+        conn, f"SELECT {_USER_COLUMNS} FROM pulse.users WHERE lower(email) = lower(%s)",
+        (email.strip(),),
+    )
+
+
+async def get_user(conn: Conn, user_id: uuid.UUID) -> dict[str, Any] | None:
+    return await _fetch_one(conn, f"SELECT {_USER_COLUMNS} FROM pulse.users WHERE id = %s",
+                            (user_id,))
+
+
+async def add_member(conn: Conn, project_id: uuid.UUID, user_id: uuid.UUID, role: str) -> bool:
+    """Give ``user_id`` a role in the project; False when already a member (role unchanged)."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}")
+    row = await _fetch_one(
+        conn,
+        "INSERT INTO pulse.memberships (project_id, user_id, role) VALUES (%s, %s, %s)"
+        " ON CONFLICT DO NOTHING RETURNING 1 AS ok",
+        (project_id, user_id, role),
+    )
+    return row is not None
+
+
+async def membership_role(
+    conn: Conn, user_id: uuid.UUID, project_id: uuid.UUID
+) -> str | None:
+    row = await _fetch_one(
+        conn, "SELECT role FROM pulse.memberships WHERE user_id = %s AND project_id = %s",
+        (user_id, project_id),
+    )
+    return row["role"] if row else None
+
+
+async def user_projects(conn: Conn, user_id: uuid.UUID) -> list[dict[str, Any]]:
+    """The projects a user belongs to, oldest membership first: id, name, created_at, role."""
+    return await _fetch(
+        conn,
+        "SELECT p.id, p.name, p.created_at, m.role FROM pulse.memberships m"
+        " JOIN pulse.projects p ON p.id = m.project_id WHERE m.user_id = %s"
+        " ORDER BY m.created_at, p.id",
+        (user_id,),
+    )
+
+
+async def project_members(conn: Conn, project_id: uuid.UUID) -> list[dict[str, Any]]:
+    return await _fetch(
+        conn,
+        "SELECT u.id, u.email, u.name, m.role, m.created_at FROM pulse.memberships m"
+        " JOIN pulse.users u ON u.id = m.user_id WHERE m.project_id = %s"
+        " ORDER BY m.created_at, u.id",
+        (project_id,),
+    )
+
+
+async def first_admin(conn: Conn) -> dict[str, Any] | None:
+    """The user holding the oldest admin membership (the one `dashboard-login` signs in)."""
+    return await _fetch_one(
+        conn,
+        "SELECT u.id, u.email, u.name FROM pulse.memberships m JOIN pulse.users u"
+        " ON u.id = m.user_id WHERE m.role = 'admin' ORDER BY m.created_at, u.id LIMIT 1",
+        (),
+    )
+
+
+async def create_owned_project(
+    pool: AsyncConnectionPool, user_id: uuid.UUID, name: str
+) -> NewKey:
+    """A project with ``user_id`` as admin and a key named "Default Key", in one transaction."""
+    async with pool.connection() as conn, conn.transaction():
+        project_id = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO pulse.projects (id, name) VALUES (%s, %s)", (project_id, name.strip())
+        )
+        await add_member(conn, project_id, user_id, "admin")
+        return await create_key(conn, project_id, "Default Key")
+
+
+async def signup(
+    pool: AsyncConnectionPool, email: str, name: str, password_hash: str, project_name: str
+) -> NewKey | None:
+    """User + project + admin membership + "Default Key" atomically; None if the email is taken."""
+    async with pool.connection() as conn, conn.transaction():
+        try:
+            user_id = await create_user(conn, email, name, password_hash)
+        except EmailTaken:
+            return None
+        project_id = uuid.uuid4()
+        await conn.execute(
+            "INSERT INTO pulse.projects (id, name) VALUES (%s, %s)",
+            (project_id, project_name.strip()),
+        )
+        await add_member(conn, project_id, user_id, "admin")
+        return await create_key(conn, project_id, "Default Key")
+
+
+# -- keys, scoped to one project (dashboard) -------------------------------------------------
+
+
+async def project_key(
+    pool: AsyncConnectionPool, project_id: uuid.UUID, key_id: uuid.UUID
+) -> dict[str, Any] | None:
+    """One key of the project (never another project's: both ids must match)."""
+    return await _fetch_one(
+        pool,
+        "SELECT id, name, display_prefix, created_at, last_used_at, revoked_at"
+        " FROM pulse.api_keys WHERE project_id = %s AND id = %s",
+        (project_id, key_id),
+    )
+
+
+async def rename_key(
+    pool: AsyncConnectionPool, project_id: uuid.UUID, key_id: uuid.UUID, name: str
+) -> bool:
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "UPDATE pulse.api_keys SET name = %s WHERE project_id = %s AND id = %s",
+            (name.strip(), project_id, key_id),
+        )
+        return cur.rowcount == 1
+
+
+async def revoke_project_key(
+    pool: AsyncConnectionPool, project_id: uuid.UUID, key_id: uuid.UUID
+) -> bool:
+    """Revoke a key of this project (idempotent); False when the project has no such key."""
+    async with pool.connection() as conn:
+        cur = await conn.execute(
+            "UPDATE pulse.api_keys SET revoked_at = coalesce(revoked_at, now())"
+            " WHERE project_id = %s AND id = %s",
+            (project_id, key_id),
+        )
+        return cur.rowcount == 1

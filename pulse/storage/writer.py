@@ -5,6 +5,9 @@ Idempotence (SPEC.md §6-7): the primary key is ``(project_id, id, timestamp)``;
 INSERT skips ids that already exist in the project at another timestamp, and duplicates inside one
 batch collapse to one row. Redelivery therefore never creates a second row nor double-counts.
 
+Rollups (storage/rollups.py) are folded in the same transaction from the rows the INSERT really
+inserted, so they can never disagree with the raw rows.
+
 Rows are ``(project_id, record)`` pairs so one batch may span projects (the writer loop drains a
 queue shared by all projects).
 """
@@ -23,6 +26,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from pulse.errors import Retryable, Unstorable
 from pulse.records import SpanRecord, TraceRecord
+from pulse.storage import rollups
 
 
 def _json(value: Any) -> str | None:
@@ -107,15 +111,17 @@ class _Table:
         return f"COPY {self.stage} ({', '.join(self._quoted())}) FROM STDIN"
 
     def insert_sql(self) -> str:
+        """The INSERT; the rows it really inserted land in ``pulse_<name>_new`` (rollups.py)."""
         cols = ", ".join(self._quoted())
         picked = ", ".join(f"s.{c}" for c in self._quoted())
         return (
-            f"INSERT INTO pulse.{self.name} ({cols})"
+            f"WITH ins AS (INSERT INTO pulse.{self.name} ({cols})"
             f" SELECT DISTINCT ON (s.project_id, s.{self.key}) {picked} FROM {self.stage} s"
             f" WHERE NOT EXISTS (SELECT 1 FROM pulse.{self.name} t"
             f"  WHERE t.project_id = s.project_id AND t.{self.key} = s.{self.key})"
             f' ORDER BY s.project_id, s.{self.key}, s."timestamp"'
-            " ON CONFLICT DO NOTHING"
+            f" ON CONFLICT DO NOTHING RETURNING {rollups.returning(self.name)})"
+            f" INSERT INTO {rollups.new_table(self.name)} SELECT * FROM ins"
         )
 
     def _quoted(self) -> list[str]:
@@ -195,12 +201,19 @@ async def _write_table(
     conn: AsyncConnection, table: _Table, items: Sequence[tuple[UUID, Any]]
 ) -> int:
     await conn.execute(table.create_stage_sql())
+    await conn.execute(rollups.create_new_sql(table.name))
     async with conn.cursor() as cur:
         async with cur.copy(table.copy_sql()) as copy:
             for project_id, record in items:
                 await copy.write_row(table.to_row(project_id, record))
+        for statement in rollups.before_insert(table.name):
+            await cur.execute(statement)
         await cur.execute(table.insert_sql())
-        return cur.rowcount
+        inserted = cur.rowcount
+        if inserted:  # only newly inserted rows reach the rollups: redelivery never counts twice
+            for statement in rollups.after_insert(table.name):
+                await cur.execute(statement)
+        return inserted
 
 
 async def write_records(

@@ -168,6 +168,21 @@ async def test_max_int64_tokens_do_not_break_storage(http, project):
         assert row["costCents"] is None  # beyond any plausible cost: not stored
 
 
+async def test_token_sums_beyond_int64_are_reported_exactly(http, project):
+    """Rollups and analytics sum token counts: two max-int64 counts must not overflow."""
+    big = 2**63 - 1
+    items = [trace_item(input_tokens=big, output_tokens=1, session_id="huge",
+                        timestamp=f"2026-03-0{i}T10:00:00Z") for i in (1, 2)]
+    r = await call(http, "/v1/traces/batch", project.headers, content=raw(items))
+    assert r.status_code == 202, r.text
+    got = await http.get("/v1/analytics", headers=project.headers, params={
+        "date_from": "2026-03-01T00:00:00Z", "date_to": "2026-03-03T00:00:00Z"})
+    assert got.status_code == 200, got.text
+    assert got.json()["totalTokens"] == {"input": 2 * big, "output": 2, "total": 2 * big + 2}
+    sessions = await http.get("/v1/sessions", headers=project.headers)
+    assert sessions.status_code == 200, sessions.text
+
+
 @pytest.mark.parametrize("usage", [
     {"prompt_tokens_details": "x"}, {"input_tokens_details": [1]}, "usage", [1],
     {"cache_read_input_tokens": "9", "cache_creation_input_tokens": True},

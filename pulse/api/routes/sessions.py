@@ -1,4 +1,8 @@
-"""``GET /v1/sessions/{id}`` (traces) and ``GET /v1/sessions/{id}/spans`` (SPEC.md §4).
+"""``GET /v1/sessions`` (list), ``GET /v1/sessions/{id}`` (traces) and ``.../{id}/spans``.
+
+The list (docs/sql.md "GET /v1/sessions") reads the per-session summaries kept on write:
+``{"sessions":[...],"total","limit","offset"}``, newest activity first, filters ``kind``
+(``llm``|``agent``), ``source``, ``date_from``, ``date_to``; ``limit`` 1-1000 (default 50).
 
 Both list oldest first. A session is "not found" when it has no row of the requested kind in the
 key's project. ``limit`` (default 1000, at most 10000) and ``offset`` page very long sessions.
@@ -11,11 +15,11 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from pulse.api.deps import Services, services
-from pulse.api.params import QueryErrors, paging
-from pulse.api.responses import json_response
+from pulse.api.params import QueryErrors, choice_param, date_range, paging, text_param
+from pulse.api.responses import json_page, json_response
 from pulse.errors import NotFound
 from pulse.records import ApiKeyInfo
-from pulse.storage import queries
+from pulse.storage import queries, session_list
 
 MAX_SESSION_ID = 256
 
@@ -33,6 +37,25 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
     def body(session_id: str, kind: str, rows: list[str]) -> Response:
         sid = orjson.dumps(session_id).decode()
         return json_response(f'{{"sessionId":{sid},"{kind}":[{",".join(rows)}]}}')
+
+    @r.get(prefix + "/sessions")
+    async def list_sessions(
+        request: Request,
+        key: ApiKeyInfo = Depends(authenticate),
+        svc: Services = Depends(services),
+    ) -> Response:
+        q = request.query_params
+        errors = QueryErrors()
+        kind = choice_param(q, "kind", ("llm", "agent"), errors)
+        source = text_param(q, "source", errors)
+        limit, offset = paging(q, errors, default_limit=50)
+        errors.raise_if_any()
+        date_from, date_to = date_range(q)
+        filters = session_list.SessionFilters(kind, source, date_from, date_to)
+        rows, total = await session_list.list_sessions(
+            svc.pool, key.project_id, filters, limit, offset
+        )
+        return json_page("sessions", rows, total, limit, offset)
 
     @r.get(prefix + "/sessions/{session_id}")
     async def session_traces(

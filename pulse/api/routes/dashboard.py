@@ -1,0 +1,207 @@
+"""The dashboard's account routes under ``/dashboard/api`` (SPEC.md §2): sign-up, projects, API
+keys and project users. The dashboard's *read* routes are the ``/v1`` routers mounted a second
+time under ``/dashboard/api`` with :func:`pulse.api.deps.project_access` (see ``app.py``).
+
+Every project-scoped route resolves the session and ``X-Project-Id`` first (401, 400, 403), and
+every storage call takes that project id, so one project's ids never reach another's rows: a key
+id from another project is simply "not found".
+
+Sign-up never tells whether an email is registered: an existing email gets the same 201 after
+the same password-hashing work, and nothing is created (the owner can sign in as usual).
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, Body, Depends, Request
+
+from pulse.api.auth_schemas import (
+    KeyBody,
+    KeyList,
+    KeyOut,
+    KeyUpdated,
+    MemberList,
+    MemberOut,
+    NewKeyOut,
+    NewMemberOut,
+    NewProjectOut,
+    NewUserBody,
+    ProjectBody,
+    ProjectList,
+    ProjectOut,
+    SignUpBody,
+    Success,
+    errors,
+    iso,
+)
+from pulse.api.deps import Services, current_session, project_admin, services
+from pulse.api.routes.auth import TooManyRequests
+from pulse.api.security import AuthOptions, RateLimiter, client_ip
+from pulse.errors import Forbidden, InvalidInput, NotFound, PulseError
+from pulse.records import ProjectAccess
+from pulse.storage import accounts, auth_sessions
+
+PREFIX = "/dashboard/api"
+SCOPED = (400, 401, 403, 503)  # no session, bad X-Project-Id, not a member / not admin
+
+
+class Conflict(PulseError):
+    http_status = 409
+
+
+def key_out(row: dict) -> KeyOut:
+    return KeyOut(
+        id=str(row["id"]), name=row["name"], prefix=row["display_prefix"],
+        createdAt=iso(row["created_at"]), lastUsedAt=iso(row["last_used_at"]),
+        revokedAt=iso(row["revoked_at"]), isActive=row["revoked_at"] is None,
+    )
+
+
+def parse_key_id(raw: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise NotFound("API key not found") from None
+
+
+def router(options: AuthOptions) -> APIRouter:
+    r = APIRouter(tags=["dashboard"])
+    signups = RateLimiter(options.signup_ip_limit, 3600)
+
+    @r.post(
+        f"{PREFIX}/signup", status_code=201, response_model=Success,
+        responses=errors(400, 403, 413, 429, 503),
+    )
+    async def signup(
+        body: SignUpBody, request: Request, svc: Services = Depends(services)
+    ) -> Success:
+        """Creates the user, a project, an admin membership and a key named "Default Key"."""
+        if not options.allow_signup:
+            raise Forbidden("Sign-up is disabled on this server")
+        ip = client_ip(request)
+        wait = signups.retry_after(ip)
+        if wait:
+            raise TooManyRequests("Too many sign-ups, retry later", wait)
+        signups.hit(ip)
+        password_hash = await auth_sessions.hash_password(body.password)
+        await accounts.signup(svc.pool, body.email, body.name, password_hash, body.projectName)
+        return Success(success=True)
+
+    @r.get(f"{PREFIX}/projects", response_model=ProjectList, responses=errors(401, 503))
+    async def list_projects(
+        session=Depends(current_session), svc: Services = Depends(services)
+    ) -> ProjectList:
+        """The signed-in user's projects with their role in each."""
+        rows = await accounts.user_projects(svc.pool, session.user_id)
+        return ProjectList(projects=[
+            ProjectOut(id=str(p["id"]), name=p["name"], createdAt=iso(p["created_at"]),
+                       role=p["role"])
+            for p in rows
+        ])
+
+    @r.post(
+        f"{PREFIX}/projects", status_code=201, response_model=NewProjectOut,
+        responses=errors(400, 401, 403, 413, 503),
+    )
+    async def create_project(
+        body: ProjectBody, session=Depends(current_session), svc: Services = Depends(services)
+    ) -> NewProjectOut:
+        """A new project owned (admin) by the caller, with its first key (shown once)."""
+        key = await accounts.create_owned_project(svc.pool, session.user_id, body.name)
+        return NewProjectOut(projectId=str(key.project_id), apiKey=key.key, name=body.name.strip())
+
+    @r.get(f"{PREFIX}/api-keys", response_model=KeyList, responses=errors(*SCOPED))
+    async def list_keys(
+        access: ProjectAccess = Depends(project_admin), svc: Services = Depends(services)
+    ) -> KeyList:
+        """The project's keys: display prefix, state and last use, never the key."""
+        rows = await accounts.list_keys(svc.pool, access.project_id)
+        return KeyList(apiKeys=[key_out(row) for row in rows])
+
+    @r.post(
+        f"{PREFIX}/api-keys", status_code=201, response_model=NewKeyOut,
+        responses=errors(*SCOPED, 413),
+    )
+    async def create_key(
+        body: KeyBody | None = Body(default=None),
+        access: ProjectAccess = Depends(project_admin), svc: Services = Depends(services),
+    ) -> NewKeyOut:
+        """A new key for the project; the body is optional (``{name?}``)."""
+        name = body.name.strip() if body and body.name else "Default Key"
+        key = await accounts.create_key(svc.pool, access.project_id, name)
+        return NewKeyOut(apiKey=key.key, id=str(key.id), name=key.name, prefix=key.display_prefix)
+
+    @r.patch(
+        PREFIX + "/api-keys/{key_id}", response_model=KeyUpdated,
+        responses=errors(*SCOPED, 404, 413),
+    )
+    async def rename_key(
+        key_id: str, body: KeyBody,
+        access: ProjectAccess = Depends(project_admin), svc: Services = Depends(services),
+    ) -> KeyUpdated:
+        """Rename a key (``{name}``)."""
+        wanted = parse_key_id(key_id)
+        if body.name is not None:
+            await accounts.rename_key(svc.pool, access.project_id, wanted, body.name)
+        row = await accounts.project_key(svc.pool, access.project_id, wanted)
+        if row is None:
+            raise NotFound("API key not found")
+        return KeyUpdated(apiKey=key_out(row))
+
+    @r.delete(
+        PREFIX + "/api-keys/{key_id}", response_model=Success,
+        responses=errors(*SCOPED, 404, 413),
+    )
+    async def revoke_key(
+        key_id: str,
+        access: ProjectAccess = Depends(project_admin), svc: Services = Depends(services),
+    ) -> Success:
+        """Revoke a key: the next request with it gets 401."""
+        if not await accounts.revoke_project_key(svc.pool, access.project_id,
+                                                 parse_key_id(key_id)):
+            raise NotFound("API key not found")
+        return Success(success=True)
+
+    @r.get(f"{PREFIX}/users", response_model=MemberList, responses=errors(*SCOPED))
+    async def list_users(
+        access: ProjectAccess = Depends(project_admin), svc: Services = Depends(services)
+    ) -> MemberList:
+        """The project's members and their roles."""
+        rows = await accounts.project_members(svc.pool, access.project_id)
+        return MemberList(users=[member_out(row) for row in rows])
+
+    @r.post(
+        f"{PREFIX}/users", status_code=201, response_model=NewMemberOut,
+        responses=errors(*SCOPED, 409, 413),
+    )
+    async def add_user(
+        body: NewUserBody,
+        access: ProjectAccess = Depends(project_admin), svc: Services = Depends(services),
+    ) -> NewMemberOut:
+        """Add a user to the project: an existing account by email (its name and password are
+        left alone), or a new account, which needs ``name`` and ``password``."""
+        created = False
+        user = await accounts.user_by_email(svc.pool, body.email)
+        if user is None:
+            if body.name is None or body.password is None:
+                raise InvalidInput("A new user needs a name and a password")
+            password_hash = await auth_sessions.hash_password(body.password)
+            try:
+                await accounts.create_user(svc.pool, body.email, body.name, password_hash)
+                created = True
+            except accounts.EmailTaken:
+                pass  # created concurrently: add that account
+            user = await accounts.user_by_email(svc.pool, body.email)
+        if not await accounts.add_member(svc.pool, access.project_id, user["id"], body.role):
+            raise Conflict("User is already a member of this project")
+        rows = await accounts.project_members(svc.pool, access.project_id)
+        member = next(row for row in rows if row["id"] == user["id"])
+        return NewMemberOut(user=member_out(member), created=created)
+
+    return r
+
+
+def member_out(row: dict) -> MemberOut:
+    return MemberOut(id=str(row["id"]), email=row["email"], name=row["name"], role=row["role"],
+                     createdAt=iso(row["created_at"]))

@@ -1,0 +1,218 @@
+"""Rollups maintained on write: the SQL the writer runs in its transaction around the INSERT.
+
+Owns the write side of ``pulse.llm_usage_hourly`` / ``llm_usage_daily`` (per project, bucket,
+provider, model, status: counts, token/cost/latency sums, latency histogram),
+``llm_session_hourly`` (distinct sessions) and ``session_summaries`` (GET /v1/sessions), plus the
+custom-price fallback applied to staged traces that carry no cost.
+
+Idempotence (SPEC.md §6): the writer's INSERT returns only the rows it really inserted into a
+per-transaction temp table (``pulse_<table>_new``); every rollup is computed from that table, so
+a redelivered row (skipped by the INSERT) never counts twice. Rollup rows are upserted in key
+order to keep concurrent writers from deadlocking (a deadlock is retryable anyway).
+"""
+
+from __future__ import annotations
+
+# Columns of the "newly inserted rows" temp tables, with the expression RETURNING computes.
+TRACE_NEW = (
+    ("project_id", "uuid", "project_id"),
+    ("ts", "timestamptz", '"timestamp"'),
+    ("session_id", "text", "session_id"),
+    ("provider", "text", "provider"),
+    ("model", "text", "model_requested"),
+    ("status", "text", "status"),
+    ("input_tokens", "bigint", "input_tokens"),
+    ("output_tokens", "bigint", "output_tokens"),
+    ("cost_cents", "numeric", "cost_cents"),
+    ("latency_ms", "double precision", "latency_ms"),
+    (
+        "prompt",
+        "text",
+        "CASE WHEN session_id IS NOT NULL THEN pulse.first_prompt(request_body) END",
+    ),
+)
+SPAN_NEW = (
+    ("project_id", "uuid", "project_id"),
+    ("span_id", "uuid", "span_id"),
+    ("ts", "timestamptz", '"timestamp"'),
+    ("session_id", "text", "session_id"),
+    ("source", "text", "source"),
+    ("kind", "text", "kind"),
+    ("status", "text", "status"),
+    ("tool_use_id", "text", "tool_use_id"),
+    ("model", "text", "model"),
+    (
+        "prompt",
+        "text",
+        "CASE WHEN kind = 'user_prompt' THEN left(coalesce(metadata->>'prompt',"
+        " tool_input->>'prompt', CASE WHEN jsonb_typeof(tool_input) = 'string'"
+        " THEN tool_input #>> '{}' END), 500) END",
+    ),
+)
+NEW_COLUMNS = {"traces": TRACE_NEW, "spans": SPAN_NEW}
+
+
+def new_table(table: str) -> str:
+    return f"pulse_{table}_new"
+
+
+def create_new_sql(table: str) -> str:
+    cols = ", ".join(f"{name} {typ}" for name, typ, _ in NEW_COLUMNS[table])
+    return f"CREATE TEMP TABLE IF NOT EXISTS {new_table(table)} ({cols}) ON COMMIT DELETE ROWS"
+
+
+def returning(table: str) -> str:
+    return ", ".join(expr for _, _, expr in NEW_COLUMNS[table])
+
+
+# Traces without a cost get one from pulse.model_prices (project row first, then config rows).
+PRICE_STAGE = """
+UPDATE pulse_traces_stage s
+SET cost_cents = c.cost,
+    metadata = s.metadata || '{"cost_source": "computed", "price_source": "custom"}'::jsonb
+FROM (SELECT ctid AS row_id,
+             pulse.custom_cost_cents(project_id, provider, model_used, model_requested,
+                                     input_tokens, output_tokens, metadata) AS cost
+      FROM pulse_traces_stage
+      WHERE cost_cents IS NULL AND EXISTS (SELECT 1 FROM pulse.model_prices)) c
+WHERE s.ctid = c.row_id AND c.cost IS NOT NULL
+"""
+
+_USAGE_UPSERT = """
+INSERT INTO pulse.{table} AS t (project_id, bucket, provider, model, status, requests,
+    input_tokens, output_tokens, cost_cents, latency_sum, latency_hist)
+SELECT project_id, date_trunc('{unit}', ts, 'UTC'), provider, model, status, count(*),
+       coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
+       coalesce(sum(cost_cents), 0), sum(latency_ms),
+       pulse.latency_hist(array_agg(pulse.latency_bin(latency_ms)))
+FROM pulse_traces_new
+GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+ON CONFLICT (project_id, bucket, provider, model, status) DO UPDATE SET
+    requests = t.requests + excluded.requests,
+    input_tokens = t.input_tokens + excluded.input_tokens,
+    output_tokens = t.output_tokens + excluded.output_tokens,
+    cost_cents = t.cost_cents + excluded.cost_cents,
+    latency_sum = t.latency_sum + excluded.latency_sum,
+    latency_hist = pulse.hist_add(t.latency_hist, excluded.latency_hist)
+"""
+
+_SESSION_HOURLY = """
+INSERT INTO pulse.llm_session_hourly (project_id, bucket, provider, model, session_id)
+SELECT DISTINCT project_id, date_trunc('hour', ts, 'UTC'), provider, model, session_id
+FROM pulse_traces_new WHERE session_id IS NOT NULL
+ORDER BY 1, 2, 3, 4, 5
+ON CONFLICT DO NOTHING
+"""
+
+# Merge rules shared by both kinds: earliest source/model/prompt win, counters add up.
+_SUMMARY_MERGE = """
+ON CONFLICT (project_id, kind, session_id) DO UPDATE SET
+    first_ts = least(t.first_ts, excluded.first_ts),
+    last_ts = greatest(t.last_ts, excluded.last_ts),
+    items = t.items + excluded.items,
+    tool_calls = t.tool_calls + excluded.tool_calls,
+    input_tokens = t.input_tokens + excluded.input_tokens,
+    output_tokens = t.output_tokens + excluded.output_tokens,
+    cost_cents = t.cost_cents + excluded.cost_cents,
+    errors = t.errors + excluded.errors,
+    source = CASE WHEN excluded.first_ts < t.first_ts OR t.source IS NULL
+                  THEN coalesce(excluded.source, t.source) ELSE t.source END,
+    model = CASE WHEN excluded.first_ts < t.first_ts OR t.model IS NULL
+                 THEN coalesce(excluded.model, t.model) ELSE t.model END,
+    first_prompt = CASE WHEN excluded.first_prompt IS NOT NULL AND (t.first_prompt_ts IS NULL
+                        OR excluded.first_prompt_ts < t.first_prompt_ts)
+                        THEN excluded.first_prompt ELSE t.first_prompt END,
+    first_prompt_ts = CASE WHEN excluded.first_prompt IS NOT NULL AND (t.first_prompt_ts IS NULL
+                           OR excluded.first_prompt_ts < t.first_prompt_ts)
+                           THEN excluded.first_prompt_ts ELSE t.first_prompt_ts END
+"""
+
+_LLM_SUMMARY = """
+INSERT INTO pulse.session_summaries AS t (project_id, session_id, kind, first_ts, last_ts, items,
+    input_tokens, output_tokens, cost_cents, errors, source, model, first_prompt, first_prompt_ts)
+SELECT project_id, session_id, 'llm', min(ts), max(ts), count(*),
+       coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
+       coalesce(sum(cost_cents), 0), count(*) FILTER (WHERE status = 'error'),
+       (array_agg(provider ORDER BY ts))[1], (array_agg(model ORDER BY ts))[1],
+       (array_agg(prompt ORDER BY ts) FILTER (WHERE prompt IS NOT NULL))[1],
+       min(ts) FILTER (WHERE prompt IS NOT NULL)
+FROM pulse_traces_new WHERE session_id IS NOT NULL
+GROUP BY 1, 2 ORDER BY 1, 2
+""" + _SUMMARY_MERGE
+
+# A tool call counts once: by the first of its rows to arrive (pre and post events share a
+# tool_use_id; inside one batch the smallest span_id wins).
+_AGENT_SUMMARY = """
+INSERT INTO pulse.session_summaries AS t (project_id, session_id, kind, first_ts, last_ts, items,
+    tool_calls, errors, source, model, first_prompt, first_prompt_ts)
+SELECT n.project_id, n.session_id, 'agent', min(n.ts), max(n.ts), count(*),
+       count(*) FILTER (WHERE n.kind = 'tool_use' AND (n.tool_use_id IS NULL OR NOT EXISTS (
+           SELECT 1 FROM pulse.spans o
+           WHERE o.project_id = n.project_id AND o.tool_use_id = n.tool_use_id
+             AND o.kind = 'tool_use' AND o.span_id <> n.span_id
+             AND (o.span_id < n.span_id OR NOT EXISTS (
+                 SELECT 1 FROM pulse_spans_new x
+                 WHERE x.project_id = o.project_id AND x.span_id = o.span_id))))),
+       count(*) FILTER (WHERE n.status = 'error'),
+       (array_agg(n.source ORDER BY n.ts))[1],
+       (array_agg(n.model ORDER BY n.ts) FILTER (WHERE n.model IS NOT NULL))[1],
+       (array_agg(n.prompt ORDER BY n.ts) FILTER (WHERE n.prompt IS NOT NULL))[1],
+       min(n.ts) FILTER (WHERE n.prompt IS NOT NULL)
+FROM pulse_spans_new n
+GROUP BY 1, 2 ORDER BY 1, 2
+""" + _SUMMARY_MERGE
+
+
+def before_insert(table: str) -> list[str]:
+    """Statements run on the staged rows before they are inserted."""
+    return [PRICE_STAGE] if table == "traces" else []
+
+
+def after_insert(table: str) -> list[str]:
+    """Statements that fold the newly inserted rows into the rollups."""
+    if table == "traces":
+        return [
+            _USAGE_UPSERT.format(table="llm_usage_hourly", unit="hour"),
+            _USAGE_UPSERT.format(table="llm_usage_daily", unit="day"),
+            _SESSION_HOURLY,
+            _LLM_SUMMARY,
+        ]
+    return [_AGENT_SUMMARY]
+
+
+def _from_base(table: str) -> str:
+    cols = ", ".join(f"{expr} AS {name}" for name, _, expr in NEW_COLUMNS[table])
+    return f"(SELECT {cols} FROM pulse.{table}) pulse_{table}_new"
+
+
+# Agent summaries rebuilt from the whole table: a tool call is a distinct tool_use_id.
+_AGENT_REBUILD = """
+INSERT INTO pulse.session_summaries AS t (project_id, session_id, kind, first_ts, last_ts, items,
+    tool_calls, errors, source, model, first_prompt, first_prompt_ts)
+SELECT project_id, session_id, 'agent', min(ts), max(ts), count(*),
+       count(DISTINCT coalesce(tool_use_id, span_id::text)) FILTER (WHERE kind = 'tool_use'),
+       count(*) FILTER (WHERE status = 'error'),
+       (array_agg(source ORDER BY ts))[1],
+       (array_agg(model ORDER BY ts) FILTER (WHERE model IS NOT NULL))[1],
+       (array_agg(prompt ORDER BY ts) FILTER (WHERE prompt IS NOT NULL))[1],
+       min(ts) FILTER (WHERE prompt IS NOT NULL)
+FROM {source}
+GROUP BY 1, 2
+"""
+
+
+def rebuild_statements() -> list[str]:
+    """Recompute every rollup from the raw tables (backfill after migration 004, bulk loads).
+
+    Run in one transaction with writers stopped: it empties the rollups first.
+    """
+    traces = [
+        s.replace("FROM pulse_traces_new", f"FROM {_from_base('traces')}")
+        for s in after_insert("traces")
+    ]
+    return [
+        "TRUNCATE pulse.llm_usage_hourly, pulse.llm_usage_daily, pulse.llm_session_hourly,"
+        " pulse.session_summaries",
+        *traces,
+        _AGENT_REBUILD.format(source=_from_base("spans")),
+    ]
