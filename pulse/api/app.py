@@ -21,6 +21,7 @@ from pulse.api import openapi
 from pulse.api.deps import Services, project_access
 from pulse.api.routes import analytics, auth, dashboard, health, sessions, spans, traces
 from pulse.api.security import AuthOptions, SecurityMiddleware
+from pulse.api.web import install as install_web
 from pulse.errors import PulseError
 
 log = logging.getLogger("pulse.api")
@@ -100,6 +101,7 @@ def create_app(
         app.include_router(dashboard.router(options))
         for factory in (traces.router, spans.router, sessions.router, analytics.router):
             app.include_router(factory(project_access, prefix="/dashboard/api"))
+        install_web(app, options)  # the web dashboard: /dashboard pages, /static
     app.add_middleware(SecurityMiddleware, options=options)
     openapi.install(app)
     return app

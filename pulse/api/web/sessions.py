@@ -1,0 +1,70 @@
+"""Session pages of the dashboard: the session list (LLM and agent sessions, from
+``storage.session_list``), the session replay (``timeline.build`` over the session's spans and
+traces) and its live fragment. Scoped like every page: project from the URL, membership checked
+by :func:`pulse.api.web.render.page_context`, every storage call takes that project id."""
+
+from __future__ import annotations
+
+import orjson
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from pulse.api.web import filters, timeline
+from pulse.api.web.pages import onboarding
+from pulse.api.web.render import PageError, page_context, render
+from pulse.storage import queries, session_list
+
+MAX_ITEMS = 2000  # rows of each kind a replay loads; longer sessions show a notice
+MAX_SESSION_ID = 256
+
+
+async def _load(ctx, session_id: str) -> tuple[list[str], list[str]]:
+    if len(session_id) > MAX_SESSION_ID or "\x00" in session_id:
+        return [], []
+    traces = await queries.session_traces(ctx.pool, ctx.project_id, session_id, MAX_ITEMS)
+    spans = await queries.session_spans(ctx.pool, ctx.project_id, session_id, MAX_ITEMS)
+    return traces, spans
+
+
+def router() -> APIRouter:
+    r = APIRouter(include_in_schema=False)
+    base = "/dashboard/p/{project_id}/sessions"
+
+    @r.get(base, response_class=HTMLResponse)
+    async def sessions(request: Request, project_id: str) -> Response:
+        ctx = await page_context(request, project_id)
+        q = request.query_params
+        kind = q.get("kind") if q.get("kind") in ("llm", "agent") else None
+        tr = filters.time_range(q, default="all", allow_all=True)
+        page = q.get("page", "1")
+        page_no = min(int(page), 10_000) if page.isdigit() and int(page) > 0 else 1
+        f = session_list.SessionFilters(kind, None, tr.date_from, tr.date_to)
+        rows, total = await session_list.list_sessions(
+            ctx.pool, ctx.project_id, f, filters.PAGE_SIZE, (page_no - 1) * filters.PAGE_SIZE
+        )
+        return render("sessions.html", ctx, nav="sessions", rows=[orjson.loads(x) for x in rows],
+                      total=total, kind=kind, range=tr, page=page_no,
+                      pages=max(1, -(-total // filters.PAGE_SIZE)), onboard=onboarding(ctx),
+                      ranges=("24h", "7d", "30d", "all"))
+
+    @r.get(base + "/{session_id}", response_class=HTMLResponse)
+    async def session_detail(request: Request, project_id: str, session_id: str) -> Response:
+        ctx = await page_context(request, project_id)
+        traces, spans = await _load(ctx, session_id)
+        if not traces and not spans:
+            raise PageError(404, "Session not found")
+        tl = timeline.build(traces, spans)
+        truncated = len(traces) >= MAX_ITEMS or len(spans) >= MAX_ITEMS
+        return render("session.html", ctx, nav="sessions", sid=session_id, tl=tl,
+                      truncated=truncated, max_items=MAX_ITEMS)
+
+    @r.get(base + "/{session_id}/timeline", response_class=HTMLResponse)
+    async def session_timeline(request: Request, project_id: str, session_id: str) -> Response:
+        """The timeline alone (live refresh); ``data-count`` tells the script what changed."""
+        ctx = await page_context(request, project_id, fragment=True)
+        traces, spans = await _load(ctx, session_id)
+        if not traces and not spans:
+            raise PageError(404, "Session not found")
+        return render("_timeline.html", ctx, sid=session_id, tl=timeline.build(traces, spans))
+
+    return r
