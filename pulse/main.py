@@ -231,7 +231,10 @@ class _Server(uvicorn.Server):
 def announce_key(key: accounts.NewKey, out: TextIO = sys.stdout) -> None:
     print(
         f'\nCreated project "Default" ({key.project_id}).\n'
-        f"Its API key, shown only this once - store it now:\n\n    {key.key}\n",
+        f"Its API key, shown only this once - store it now:\n\n    {key.key}\n\n"
+        "To use the web dashboard, create your account in this project, then sign in at /:\n"
+        f"    pulse-bridge users create --email you@example.com --name You "
+        f"--project {key.project_id} --role admin\n",
         file=out,
         flush=True,
     )
