@@ -20,6 +20,18 @@ from uuid import UUID
 JSON: TypeAlias = Any
 """A decoded JSON value (dict, list, str, int, float, bool or None)."""
 
+
+class RawJson(str):
+    """JSON text that is already serialized and clean (no NUL, no lone surrogates).
+
+    Inside the ingest pipeline a record's JSON-valued fields (bodies, tool input/output, error,
+    metadata) may hold a ``RawJson`` instead of the decoded value: the mapping workers serialize
+    message bodies once, the queue carries the text, and storage writes it as is, so the writer
+    never decodes and re-encodes kilobytes of messages per span.
+    """
+
+    __slots__ = ()
+
 TraceStatus = Literal["success", "error"]
 
 SPAN_KINDS: tuple[str, ...] = (

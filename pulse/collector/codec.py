@@ -1,16 +1,21 @@
 """Records <-> bytes for the ingest queue.
 
-One queue entry holds one ingest call: ``{"v": 1, "p": project_id, "at": unix seconds,
+One queue entry holds one ingest call: ``{"v": 2, "p": project_id, "at": unix seconds,
 "t": [trace...], "s": [span...]}`` as JSON (orjson serialises the frozen dataclasses, UUIDs and
 datetimes natively; Decimal costs travel as strings to keep their precision). ``at`` is when the
 entry was accepted, for the ingest-to-commit lag metric.
+
+JSON-valued fields (bodies, tool input/output, error, metadata) travel as JSON *text*, and decode
+to :class:`~pulse.records.RawJson`: decoding an entry then costs a string copy per field instead
+of building kilobytes of message dicts that the writer would only serialize again. Encoding
+happens where the records are made (often a mapping worker process), off the event loop.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -18,9 +23,11 @@ from uuid import UUID
 
 import orjson
 
-from pulse.records import OtelIdentity, Record, SpanRecord, TraceRecord
+from pulse.records import OtelIdentity, RawJson, Record, SpanRecord, TraceRecord
 
-VERSION = 1
+VERSION = 2
+TRACE_JSON_FIELDS = ("request_body", "response_body", "error", "metadata")
+SPAN_JSON_FIELDS = ("tool_input", "tool_response", "error", "metadata")
 
 
 def _default(value: Any) -> Any:
@@ -36,9 +43,19 @@ class Entry:
     records: list[Record]
 
 
+def _as_text(record: Record, names: tuple[str, ...]) -> Record:
+    """``record`` with its JSON fields as JSON text (RawJson), ready for the queue."""
+    changes = {}
+    for name in names:
+        value = getattr(record, name)
+        if value is not None and not isinstance(value, RawJson):
+            changes[name] = RawJson(orjson.dumps(value).decode("utf-8"))
+    return replace(record, **changes) if changes else record
+
+
 def encode(project_id: UUID, records: Sequence[Record], now: float | None = None) -> bytes:
-    traces = [r for r in records if isinstance(r, TraceRecord)]
-    spans = [r for r in records if isinstance(r, SpanRecord)]
+    traces = [_as_text(r, TRACE_JSON_FIELDS) for r in records if isinstance(r, TraceRecord)]
+    spans = [_as_text(r, SPAN_JSON_FIELDS) for r in records if isinstance(r, SpanRecord)]
     body = {"v": VERSION, "p": project_id, "at": now or time.time(), "t": traces, "s": spans}
     return orjson.dumps(body, default=_default)
 
@@ -47,7 +64,16 @@ def _otel(raw: dict[str, Any] | None) -> OtelIdentity:
     return OtelIdentity(**raw) if raw else OtelIdentity()
 
 
-def _trace(d: dict[str, Any]) -> TraceRecord:
+def _raw(d: dict[str, Any], names: tuple[str, ...]) -> None:
+    for name in names:
+        value = d.get(name)
+        if value is not None:
+            d[name] = RawJson(value)
+
+
+def _trace(d: dict[str, Any], raw: bool = True) -> TraceRecord:
+    if raw:
+        _raw(d, TRACE_JSON_FIELDS)
     d["trace_id"] = UUID(d["trace_id"])
     d["timestamp"] = datetime.fromisoformat(d["timestamp"])
     if d.get("cost_cents") is not None:
@@ -56,7 +82,9 @@ def _trace(d: dict[str, Any]) -> TraceRecord:
     return TraceRecord(**d)
 
 
-def _span(d: dict[str, Any]) -> SpanRecord:
+def _span(d: dict[str, Any], raw: bool = True) -> SpanRecord:
+    if raw:
+        _raw(d, SPAN_JSON_FIELDS)
     d["span_id"] = UUID(d["span_id"])
     d["timestamp"] = datetime.fromisoformat(d["timestamp"])
     if d.get("parent_span_id"):
@@ -69,10 +97,13 @@ def decode(payload: bytes) -> Entry:
     """Inverse of :func:`encode`. Raises ValueError for anything that is not a valid entry."""
     try:
         body = orjson.loads(payload)
-        if body.get("v") != VERSION:
-            raise ValueError(f"unknown queue entry version {body.get('v')!r}")
-        records: list[Record] = [_trace(t) for t in body["t"]]
-        records += [_span(s) for s in body["s"]]
+        version = body.get("v")
+        if version not in (1, VERSION):
+            raise ValueError(f"unknown queue entry version {version!r}")
+        # version 1 (before RawJson) carried decoded JSON values: still replayable after upgrade
+        raw = version == VERSION
+        records: list[Record] = [_trace(t, raw) for t in body["t"]]
+        records += [_span(s, raw) for s in body["s"]]
         return Entry(UUID(body["p"]), float(body["at"]), records)
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"corrupt queue entry: {exc}") from exc

@@ -25,12 +25,16 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from pulse.errors import Retryable, Unstorable
-from pulse.records import SpanRecord, TraceRecord
+from pulse.records import RawJson, SpanRecord, TraceRecord
 from pulse.storage import rollups
 
 
 def _json(value: Any) -> str | None:
-    return None if value is None else orjson.dumps(value).decode("utf-8")
+    if value is None:
+        return None
+    if isinstance(value, RawJson):  # serialized upstream (see records.RawJson)
+        return str(value)
+    return orjson.dumps(value).decode("utf-8")
 
 
 def _trace_row(project_id: UUID, r: TraceRecord) -> tuple[Any, ...]:
