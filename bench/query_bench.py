@@ -4,9 +4,10 @@
 
 Starts ``pulse-bridge serve`` on 127.0.0.1 (gRPC off) over the dataset built by
 bench/gen_dataset.py (or uses ``--base-url`` of a server already running), then measures p50/p95
-of: GET /v1/analytics over 30 days and over 1 day, GET /v1/traces with each single filter and
-limit=100, GET /v1/sessions/:id, GET /v1/sessions (list). Each case runs ``--warmup`` unmeasured
-requests, then ``--requests`` measured ones, sequentially.
+of: GET /v1/analytics over 30 days and over 1 day, GET /v1/traces and GET /v1/spans with each
+single filter and limit=100 (plus a deep page), GET /v1/sessions/:id, GET /v1/sessions (list).
+Each case runs ``--warmup`` unmeasured requests, then ``--requests`` measured ones, sequentially;
+``--only`` keeps the cases whose name contains one of the given words.
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ def cases(client: httpx.Client) -> list[tuple[str, str, dict, float]]:
     last = client.get("/v1/traces", params={"limit": 1}).json()["traces"][0]
     session = client.get("/v1/traces", params={"limit": 1, "offset": 5000}).json()["traces"]
     sid = next((t["sessionId"] for t in session if t["sessionId"]), "s0")
+    span_sid = client.get("/v1/spans", params={"limit": 1}).json()["spans"][0]["sessionId"]
     thirty = {"date_from": iso(now - timedelta(days=30)), "date_to": iso(now)}
     one = {"date_from": iso(now - timedelta(days=1)), "date_to": iso(now)}
     return [
@@ -81,6 +83,14 @@ def cases(client: httpx.Client) -> list[tuple[str, str, dict, float]]:
         ("traces session_id", "/v1/traces", {"session_id": sid, "limit": 100}, 30),
         ("traces date range", "/v1/traces", {**one, "limit": 100}, 30),
         ("traces no filter", "/v1/traces", {"limit": 100}, 30),
+        ("traces no filter offset=10000", "/v1/traces", {"limit": 100, "offset": 10000}, 1000),
+        ("spans no filter", "/v1/spans", {"limit": 100}, 30),
+        ("spans session_id", "/v1/spans", {"session_id": span_sid, "limit": 100}, 30),
+        ("spans source", "/v1/spans", {"source": "claude_code", "limit": 100}, 30),
+        ("spans kind", "/v1/spans", {"kind": "agent_run", "limit": 100}, 30),
+        ("spans tool_name", "/v1/spans", {"tool_name": "Bash", "limit": 100}, 30),
+        ("spans status", "/v1/spans", {"status": "error", "limit": 100}, 30),
+        ("spans date range", "/v1/spans", {**one, "limit": 100}, 30),
         ("session by id", f"/v1/sessions/{sid}", {}, 20),
         ("sessions list", "/v1/sessions", {"limit": 50}, 30),
         ("trace by id", f"/v1/traces/{last['traceId']}", {}, 20),
@@ -94,6 +104,7 @@ def main() -> None:
     ap.add_argument("--key-file", default="/tmp/pulse_bench_key")
     ap.add_argument("--requests", type=int, default=40)
     ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--only", nargs="*", help="run only cases whose name contains a word")
     args = ap.parse_args()
     key = Path(args.key_file).read_text(encoding="utf-8").split()[1]
     proc, base = (None, args.base_url) if args.base_url else start_server(args.url)
@@ -102,6 +113,8 @@ def main() -> None:
         with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
             print("| case | p50 ms | p95 ms | target p50 ms |\n|---|---|---|---|")
             for name, path, params, target in cases(client):
+                if args.only and not any(word in name for word in args.only):
+                    continue
                 times = measure(client, path, params, args.requests, args.warmup)
                 p50 = statistics.median(times)
                 p95 = statistics.quantiles(times, n=20)[18]

@@ -10,7 +10,7 @@ Every function is scoped by ``project_id``; there is no way to read across proje
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -68,18 +68,37 @@ class Page:
     total: int
 
 
-def _where(project_id: UUID, filters: TraceFilters | SpanFilters) -> tuple[sql.Composed, list]:
+_HOUR = timedelta(hours=1)
+_US = timedelta(microseconds=1)
+# Per-hour count table of each listed table (migration 008), keyed by every filter but
+# session_id: traces by provider, model_requested, model_used, status; spans by source, kind,
+# status, tool_name.
+_COUNTS = {"traces": "trace_counts_hourly", "spans": "span_counts_hourly"}
+_EQ_FILTERS = ("session_id", "provider", "source", "kind", "tool_name", "status")
+
+
+def _filters(
+    project_id: UUID, filters: TraceFilters | SpanFilters, *, model: bool = True
+) -> tuple[list[sql.Composable], list]:
+    """Equality filters (and the model OR, unless ``model`` is False) without the dates."""
     clauses: list[sql.Composable] = [sql.SQL("project_id = %s")]
     args: list[Any] = [project_id]
-    for name in ("session_id", "provider", "source", "kind", "tool_name", "status"):
+    for name in _EQ_FILTERS:
         value = getattr(filters, name, None)
         if value is not None:
             clauses.append(sql.SQL("{} = %s").format(sql.Identifier(name)))
             args.append(value)
-    model = getattr(filters, "model", None)
-    if model is not None:
+    value = getattr(filters, "model", None)
+    if model and value is not None:
         clauses.append(sql.SQL("(model_requested = %s OR model_used = %s)"))
-        args += [model, model]
+        args += [value, value]
+    return clauses, args
+
+
+def _where(
+    project_id: UUID, filters: TraceFilters | SpanFilters, *, model: bool = True
+) -> tuple[sql.Composed, list]:
+    clauses, args = _filters(project_id, filters, model=model)
     if filters.date_from is not None:
         clauses.append(sql.SQL('"timestamp" >= %s'))
         args.append(filters.date_from)
@@ -87,6 +106,91 @@ def _where(project_id: UUID, filters: TraceFilters | SpanFilters) -> tuple[sql.C
         clauses.append(sql.SQL('"timestamp" <= %s'))
         args.append(filters.date_to)
     return sql.SQL(" AND ").join(clauses), args
+
+
+def _listing(
+    table: str,
+    row_json: str,
+    key: str,
+    project_id: UUID,
+    filters: TraceFilters | SpanFilters,
+    limit: int,
+    offset: int,
+) -> tuple[sql.Composed, list]:
+    """The page query and its arguments.
+
+    ``model=`` matches requested OR used model, which no single index range serves: the page is
+    then the merge of two index-ordered scans over disjoint sets (requested = X; used = X and
+    used <> requested, served by the small partial index traces_model_diverged_idx), each cut
+    at ``limit + offset`` rows.
+    """
+    tbl = sql.Identifier("pulse", table)
+    order = sql.SQL('ORDER BY "timestamp" DESC, {} DESC').format(sql.Identifier(key))
+    model = getattr(filters, "model", None)
+    if model is None:
+        where, args = _where(project_id, filters)
+        query = sql.SQL("SELECT {row} FROM {tbl} WHERE {where} {order} LIMIT %s OFFSET %s")
+        query = query.format(row=sql.SQL(row_json), tbl=tbl, where=where, order=order)
+        return query, [*args, limit, offset]
+    where, args = _where(project_id, filters, model=False)
+    query = sql.SQL(
+        "SELECT {row} FROM ((SELECT * FROM {tbl} WHERE {where} AND model_requested = %s"
+        " {order} LIMIT %s) UNION ALL (SELECT * FROM {tbl} WHERE {where} AND model_used = %s"
+        " AND model_used <> model_requested {order} LIMIT %s)) t {order} LIMIT %s OFFSET %s"
+    ).format(row=sql.SQL(row_json), tbl=tbl, where=where, order=order)
+    n = limit + offset
+    return query, [*args, model, n, *args, model, n, limit, offset]
+
+
+def _hour_floor(t: datetime) -> datetime:
+    return t.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+
+
+def _total_query(
+    table: str, project_id: UUID, filters: TraceFilters | SpanFilters
+) -> tuple[sql.Composed, list]:
+    """One statement (one snapshot) whose result is ``count(*)`` of the filter.
+
+    A session's rows are few and indexed: counted directly. Otherwise whole UTC hours come from
+    the per-hour count table and only the partial hours at the edges of the date range are
+    counted from raw rows. Hours before the project's oldest raw row are ignored, so counts of
+    rows that retention already deleted never leak into the total.
+    """
+    tbl = sql.Identifier("pulse", table)
+    if getattr(filters, "session_id", None) is not None:
+        where, args = _where(project_id, filters)
+        return sql.SQL("SELECT count(*) FROM {} WHERE {}").format(tbl, where), args
+    clauses, fargs = _filters(project_id, filters)
+    filt = sql.SQL(" AND ").join(clauses)
+    f, e = filters.date_from, filters.date_to
+    e = None if e is None else e + _US  # exclusive end (timestamps have microsecond precision)
+    h1 = None if f is None else _hour_floor(f - _US) + _HOUR  # first whole hour from f on
+    h2 = None if e is None else _hour_floor(e)
+    raw = sql.SQL('(SELECT count(*) FROM {tbl} WHERE {filt} AND "timestamp" >= %s'
+                  ' AND "timestamp" < %s)').format(tbl=tbl, filt=filt)
+    if f is not None and e is not None and h1 >= h2:  # within one hour: raw rows only
+        return sql.SQL("SELECT {}").format(raw), [*fargs, f, e]
+    rollup = sql.SQL(
+        "coalesce((SELECT sum(n) FROM {counts} WHERE {filt} AND bucket >= (SELECT coalesce("
+        "date_trunc('hour', min(\"timestamp\"), 'UTC'), 'infinity') FROM {tbl}"
+        " WHERE project_id = %s)"
+    ).format(counts=sql.Identifier("pulse", _COUNTS[table]), filt=filt, tbl=tbl)
+    parts: list[sql.Composable] = [rollup]
+    args: list[Any] = [*fargs, project_id]
+    if h1 is not None:
+        parts.append(sql.SQL(" AND bucket >= %s"))
+        args.append(h1)
+    if h2 is not None:
+        parts.append(sql.SQL(" AND bucket < %s"))
+        args.append(h2)
+    parts.append(sql.SQL("), 0)::bigint"))
+    if f is not None and f < h1:
+        parts += [sql.SQL(" + "), raw]
+        args += [*fargs, f, h1]
+    if e is not None and h2 < e:
+        parts += [sql.SQL(" + "), raw]
+        args += [*fargs, h2, e]
+    return sql.SQL("SELECT ") + sql.Composed(parts), args
 
 
 async def _page(
@@ -99,20 +203,15 @@ async def _page(
     limit: int,
     offset: int,
 ) -> Page:
-    where, args = _where(project_id, filters)
-    tbl = sql.Identifier("pulse", table)
-    listing = sql.SQL(
-        'SELECT {row} FROM {tbl} WHERE {where} ORDER BY "timestamp" DESC, {key} DESC'
-        " LIMIT %s OFFSET %s"
-    ).format(row=sql.SQL(row_json), tbl=tbl, where=where, key=sql.Identifier(key))
-    counting = sql.SQL("SELECT count(*) FROM {tbl} WHERE {where}").format(tbl=tbl, where=where)
+    listing, args = _listing(table, row_json, key, project_id, filters, limit, offset)
     async with pool.connection() as conn:
-        cur = await conn.execute(listing, [*args, limit, offset])
+        cur = await conn.execute(listing, args)
         rows = [r[0] for r in await cur.fetchall()]
         if offset == 0 and len(rows) < limit:
             total = len(rows)  # the page holds everything: no need to count
         else:
-            cur = await conn.execute(counting, args)
+            counting, cargs = _total_query(table, project_id, filters)
+            cur = await conn.execute(counting, cargs)
             total = (await cur.fetchone())[0]
     return Page(rows, total)
 

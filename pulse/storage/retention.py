@@ -24,7 +24,10 @@ from psycopg_pool import AsyncConnectionPool
 log = logging.getLogger("pulse.storage.retention")
 
 _RAW = (("traces", "trace_id"), ("spans", "span_id"))
-_BUCKETED = ("llm_usage_hourly", "llm_usage_daily", "llm_session_hourly")
+_BUCKETED = (
+    "llm_usage_hourly", "llm_usage_daily", "llm_session_hourly",
+    "trace_counts_hourly", "span_counts_hourly",  # list totals (migration 008)
+)
 
 
 @dataclass

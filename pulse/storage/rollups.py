@@ -2,7 +2,8 @@
 
 Owns the write side of ``pulse.llm_usage_hourly`` / ``llm_usage_daily`` (per project, bucket,
 provider, model, status: counts, token/cost/latency sums, latency histogram),
-``llm_session_hourly`` (distinct sessions) and ``session_summaries`` (GET /v1/sessions), plus the
+``llm_session_hourly`` (distinct sessions), ``session_summaries`` (GET /v1/sessions) and
+``trace_counts_hourly`` / ``span_counts_hourly`` (exact list totals, storage/queries.py), plus the
 custom-price fallback applied to staged traces that carry no cost.
 
 Idempotence (SPEC.md §6): the writer's INSERT returns only the rows it really inserted into a
@@ -20,6 +21,7 @@ TRACE_NEW = (
     ("session_id", "text", "session_id"),
     ("provider", "text", "provider"),
     ("model", "text", "model_requested"),
+    ("model_used", "text", "model_used"),
     ("status", "text", "status"),
     ("input_tokens", "bigint", "input_tokens"),
     ("output_tokens", "bigint", "output_tokens"),
@@ -40,6 +42,7 @@ SPAN_NEW = (
     ("kind", "text", "kind"),
     ("status", "text", "status"),
     ("tool_use_id", "text", "tool_use_id"),
+    ("tool_name", "text", "tool_name"),
     ("model", "text", "model"),
     (
         "prompt",
@@ -94,6 +97,29 @@ ON CONFLICT (project_id, bucket, provider, model, status) DO UPDATE SET
     cost_cents = t.cost_cents + excluded.cost_cents,
     latency_sum = t.latency_sum + excluded.latency_sum,
     latency_hist = pulse.hist_add(t.latency_hist, excluded.latency_hist)
+"""
+
+# Row counts per hour keyed like the list filters (migration 008): exact list totals.
+_TRACE_COUNTS = """
+INSERT INTO pulse.trace_counts_hourly AS t
+    (project_id, bucket, provider, model_requested, model_used, status, n)
+SELECT project_id, date_trunc('hour', ts, 'UTC'), provider, model, coalesce(model_used, ''),
+       status, count(*)
+FROM pulse_traces_new
+GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+ON CONFLICT (project_id, bucket, provider, model_requested, model_used, status)
+DO UPDATE SET n = t.n + excluded.n
+"""
+
+_SPAN_COUNTS = """
+INSERT INTO pulse.span_counts_hourly AS t
+    (project_id, bucket, source, kind, status, tool_name, n)
+SELECT project_id, date_trunc('hour', ts, 'UTC'), source, kind, coalesce(status, ''),
+       coalesce(tool_name, ''), count(*)
+FROM pulse_spans_new
+GROUP BY 1, 2, 3, 4, 5, 6 ORDER BY 1, 2, 3, 4, 5, 6
+ON CONFLICT (project_id, bucket, source, kind, status, tool_name)
+DO UPDATE SET n = t.n + excluded.n
 """
 
 _SESSION_HOURLY = """
@@ -176,8 +202,9 @@ def after_insert(table: str) -> list[str]:
             _USAGE_UPSERT.format(table="llm_usage_daily", unit="day"),
             _SESSION_HOURLY,
             _LLM_SUMMARY,
+            _TRACE_COUNTS,
         ]
-    return [_AGENT_SUMMARY]
+    return [_AGENT_SUMMARY, _SPAN_COUNTS]
 
 
 def _from_base(table: str) -> str:
@@ -202,7 +229,7 @@ GROUP BY 1, 2
 
 
 def rebuild_statements() -> list[str]:
-    """Recompute every rollup from the raw tables (backfill after migration 004, bulk loads).
+    """Recompute every rollup from the raw tables (backfill after migrations 004/008, bulk loads).
 
     Run in one transaction with writers stopped: it empties the rollups first.
     """
@@ -212,7 +239,8 @@ def rebuild_statements() -> list[str]:
     ]
     return [
         "TRUNCATE pulse.llm_usage_hourly, pulse.llm_usage_daily, pulse.llm_session_hourly,"
-        " pulse.session_summaries",
+        " pulse.session_summaries, pulse.trace_counts_hourly, pulse.span_counts_hourly",
         *traces,
         _AGENT_REBUILD.format(source=_from_base("spans")),
+        _SPAN_COUNTS.replace("FROM pulse_spans_new", f"FROM {_from_base('spans')}"),
     ]
