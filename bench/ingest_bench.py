@@ -219,6 +219,22 @@ async def wait_queryable(url: str, key: str, expected: int, timeout: float = 300
     return float("nan")
 
 
+async def commit_lag_p99(url: str) -> float | None:
+    """p99 of pulse_ingest_commit_lag_seconds (accept -> commit) from the server's /metrics,
+    as the upper bound of the histogram bucket holding the 99th percentile."""
+    async with httpx.AsyncClient(base_url=url, timeout=30) as client:
+        text = (await client.get("/metrics")).text
+    buckets = []
+    for line in text.splitlines():
+        m = re.match(r'pulse_ingest_commit_lag_seconds_bucket\{le="([^"]+)"\} ([0-9.e+]+)', line)
+        if m:
+            buckets.append((float(m.group(1)), float(m.group(2))))
+    if not buckets or buckets[-1][1] == 0:
+        return None
+    total = buckets[-1][1]
+    return next(le for le, n in buckets if n >= 0.99 * total)
+
+
 async def run(args) -> None:
     server = None
     url, key, target = args.url, args.key, args.grpc_target
@@ -228,6 +244,9 @@ async def run(args) -> None:
             extra["PULSE_MAPPING_WORKERS"] = str(args.mapping_workers)
         if args.queue_max_bytes is not None:
             extra["PULSE_QUEUE_MAX_BYTES"] = str(args.queue_max_bytes)
+        for item in args.server_env:
+            name, _, value = item.partition("=")
+            extra[name] = value
         server = Server(args.database_url, args.http_port, args.grpc_port, extra)
         url, key, target = server.url, server.key, server.grpc
     make = native_request if args.mode == "native" else otlp_request
@@ -255,6 +274,7 @@ async def run(args) -> None:
     ok = [r for r in results if r[0] in (200, 202)]
     accepted = sum(r[2] for r in ok)
     lag = await wait_queryable(url, key, accepted) if accepted else 0.0
+    lag_p99 = await commit_lag_p99(url)
     sampling = False
     await sampler
     lat = sorted(r[1] * 1000 for r in ok) or [0.0]
@@ -268,6 +288,7 @@ async def run(args) -> None:
           f"p99 {lat[min(len(lat) - 1, int(len(lat) * 0.99))]:.1f}")
     print(f"503 (backpressure)   {rejected}   other statuses {others}")
     print(f"queryable after      {lag:.2f}s from the last acknowledgement")
+    print(f"accept->commit lag   p99 <= {lag_p99}s (server histogram bucket)")
     if server:
         print(f"server peak RSS      {server.peak_rss_mb:.0f} MB")
         server.stop()
@@ -288,6 +309,8 @@ def main() -> None:
                    help="PULSE_MAPPING_WORKERS for the spawned server (default: its own default)")
     p.add_argument("--queue-max-bytes", type=int, default=None,
                    help="PULSE_QUEUE_MAX_BYTES for the spawned server (small: see 503s sooner)")
+    p.add_argument("--server-env", action="append", default=[], metavar="NAME=VALUE",
+                   help="extra environment for the spawned server (repeatable)")
     p.add_argument("--http-port", type=int, default=14318)
     p.add_argument("--grpc-port", type=int, default=14317)
     args = p.parse_args()

@@ -294,6 +294,58 @@ _SPECS: tuple[_Spec, ...] = (
         _origins,
         "extra origins allowed to make cookie-authenticated changes (comma-separated)",
     ),
+
+    # ingest pipeline and roles (restored: a concurrent rewrite of this file had dropped them;
+    # tests/test_config.py now checks that every Settings field can be set)
+    _Spec(
+        "role",
+        ("PULSE_ROLE",),
+        ("service", "role"),
+        _choice("all", "api", "ingest"),
+        "all: one process does everything; api: query API only; ingest: receivers + writer",
+    ),
+    _Spec(
+        "queue_max_bytes",
+        ("PULSE_QUEUE_MAX_BYTES",),
+        ("exporters", "postgres", "sending_queue", "max_bytes"),
+        _int_range(MiB, 1024 * 1024 * MiB),
+        "bound of the durable ingest queue on disk; when full, ingest answers 503",
+    ),
+    _Spec(
+        "writer_batch_entries",
+        ("PULSE_WRITER_BATCH_ENTRIES",),
+        ("processors", "batch", "send_batch_size"),
+        _int_range(1, 100_000),
+        "queue entries (ingest requests) written per database transaction, at most",
+    ),
+    _Spec(
+        "writer_linger_ms",
+        ("PULSE_WRITER_LINGER_MS",),
+        ("processors", "batch", "timeout_ms"),
+        _int_range(0, 10_000),
+        "how long the writer waits for more entries to fill a batch",
+    ),
+    _Spec(
+        "shutdown_timeout_s",
+        ("PULSE_SHUTDOWN_TIMEOUT_S",),
+        ("service", "shutdown_timeout_s"),
+        _int_range(0, 3600),
+        "on shutdown, drain the queue for at most this long",
+    ),
+    _Spec(
+        "mapping_workers",
+        ("PULSE_MAPPING_WORKERS",),
+        ("processors", "genai", "workers"),
+        _int_range(-1, 64),
+        "processes that map OTLP exports; -1: one per CPU core but one (at most 4); 0: none",
+    ),
+    _Spec(
+        "max_inflight_bytes",
+        ("PULSE_MAX_INFLIGHT_BYTES",),
+        ("receivers", "otlp", "protocols", "http", "max_inflight_bytes"),
+        _int_range(MiB, 64 * 1024 * MiB),
+        "request bodies processed at once, at most; beyond it new requests get 503",
+    ),
 )
 
 # endpoints are "host:port" strings, split into two settings each

@@ -96,3 +96,34 @@ def test_settings_table_documents_every_env_var():
     names = " ".join(row[0] for row in settings_table())
     for env in ("DATABASE_URL", "PULSE_DATA_DIR", "PULSE_HTTP_ENDPOINT", "PULSE_TIMESCALEDB"):
         assert env in names
+
+
+def test_every_setting_can_be_set_from_the_environment_and_the_file():
+    """A Settings field without a _Spec would silently ignore its documented variable."""
+    from dataclasses import fields
+
+    from pulse.config import _ENDPOINTS, _SPECS
+
+    declared = {s.name for s in _SPECS}
+    declared |= {f"{prefix}_{part}" for prefix, _, _ in _ENDPOINTS for part in ("host", "port")}
+    assert [f.name for f in fields(Settings) if f.name not in declared] == []
+    readme = (ROOT / "README.md").read_text()
+    for spec in _SPECS:
+        assert spec.env[0] in readme, f"{spec.env[0]} is not documented in the README"
+
+
+@pytest.mark.parametrize(
+    ("env", "field", "value"),
+    [
+        ({"PULSE_ROLE": "ingest"}, "role", "ingest"),
+        ({"PULSE_QUEUE_MAX_BYTES": str(2 * 1024 * 1024)}, "queue_max_bytes", 2 * 1024 * 1024),
+        ({"PULSE_WRITER_BATCH_ENTRIES": "7"}, "writer_batch_entries", 7),
+        ({"PULSE_WRITER_LINGER_MS": "0"}, "writer_linger_ms", 0),
+        ({"PULSE_SHUTDOWN_TIMEOUT_S": "3"}, "shutdown_timeout_s", 3),
+        ({"PULSE_MAPPING_WORKERS": "0"}, "mapping_workers", 0),
+        ({"PULSE_MAX_INFLIGHT_BYTES": str(8 * 1024 * 1024)}, "max_inflight_bytes", 8 * 1024 * 1024),
+    ],
+)
+def test_pipeline_settings_come_from_the_environment(env, field, value, tmp_path):
+    settings = load_settings(env=env, config_file=write(tmp_path, "{}\n"))
+    assert getattr(settings, field) == value

@@ -14,6 +14,7 @@ queue shared by all projects).
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +28,8 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from pulse.errors import Retryable, Unstorable
 from pulse.records import RawJson, SpanRecord, TraceRecord
 from pulse.storage import rollups
+
+YIELD_EVERY_ROWS = 256
 
 
 def _json(value: Any) -> str | None:
@@ -208,8 +211,12 @@ async def _write_table(
     await conn.execute(rollups.create_new_sql(table.name))
     async with conn.cursor() as cur:
         async with cur.copy(table.copy_sql()) as copy:
-            for project_id, record in items:
+            for n, (project_id, record) in enumerate(items, 1):
                 await copy.write_row(table.to_row(project_id, record))
+                if n % YIELD_EVERY_ROWS == 0:
+                    # write_row buffers without yielding: let the event loop answer ingest
+                    # requests between chunks of a large batch (ack latency tail)
+                    await asyncio.sleep(0)
         for statement in rollups.before_insert(table.name):
             await cur.execute(statement)
         await cur.execute(table.insert_sql())
