@@ -166,9 +166,13 @@ async def http_sender(args, url, key, bodies, results, pacer):
         while bodies:
             body, count = bodies.pop()
             await pacer(count)
-            started = time.perf_counter()
-            r = await client.post(path, content=body, headers=headers)
-            results.append((r.status_code, time.perf_counter() - started, count, time.time()))
+            for _ in range(50):  # like an OTLP exporter: retry 503s after Retry-After (bounded)
+                started = time.perf_counter()
+                r = await client.post(path, content=body, headers=headers)
+                results.append((r.status_code, time.perf_counter() - started, count, time.time()))
+                if r.status_code != 503:
+                    break
+                await asyncio.sleep(min(float(r.headers.get("retry-after", "1")), 1.0))
 
 
 async def grpc_sender(args, target, key, bodies, results, pacer):
