@@ -103,18 +103,16 @@ async def ingest_pipeline(
         return
     queue = FileQueue(queue_dir or settings.queue_dir, max_bytes=settings.queue_max_bytes)
     mapper = Mapper(settings.mapping_worker_count, keep_generic=settings.keep_generic_spans)
-    async with queue, mapper:
+    loop = WriterLoop(
+        queue, write, partial(writer.write_dead_letters, pool), metrics,
+        batch_entries=settings.writer_batch_entries,
+        linger_s=settings.writer_linger_ms / 1000,
+        shutdown_timeout_s=settings.shutdown_timeout_s,
+    )
+    # exit order: the writer drains (within the deadline), then the mapper and the queue close
+    async with queue, mapper, loop:
         metrics.track_queue(queue.depth, queue.bytes_used, queue.max_bytes)
-        loop = WriterLoop(
-            queue, write, partial(writer.write_dead_letters, pool), metrics,
-            batch_entries=settings.writer_batch_entries,
-            linger_s=settings.writer_linger_ms / 1000,
-        )
-        try:
-            await loop.__aenter__()
-            yield Pipeline(Ingestor(write, queue, metrics), metrics, queue, loop, mapper)
-        finally:
-            await loop.stop(settings.shutdown_timeout_s)
+        yield Pipeline(Ingestor(write, queue, metrics), metrics, queue, loop, mapper)
 
 
 async def read_back(

@@ -52,6 +52,7 @@ class WriterLoop:
         linger_s: float = 0.05,
         backoff_initial_s: float = 0.1,
         backoff_max_s: float = 10.0,
+        shutdown_timeout_s: float = 10.0,
     ) -> None:
         self.queue = queue
         self._write = write
@@ -62,6 +63,7 @@ class WriterLoop:
         self.linger_s = linger_s
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
+        self.shutdown_timeout_s = shutdown_timeout_s
         self._task: asyncio.Task | None = None
         self._draining = False
         self._abort = asyncio.Event()
@@ -72,7 +74,7 @@ class WriterLoop:
         return self
 
     async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop(deadline_s=10.0)
+        await self.stop(deadline_s=self.shutdown_timeout_s)
 
     async def stop(self, deadline_s: float) -> None:
         """Drain what is queued within ``deadline_s``, then stop; the rest stays queued."""
