@@ -43,47 +43,39 @@ class Ingestor:
         """Make ``records`` durable for ``project_id``; return how many were accepted."""
         if not records:
             return 0
-        try:
-            if wait == "durable" and self.queue is not None:
-                await self.queue.append(codec.encode(project_id, records))
-            else:
-                await self._write([(project_id, r) for r in records])
-        except Overloaded:
-            self.reject("queue_full", len(records))
-            raise
-        except PayloadTooLarge:
-            self.reject("too_large", len(records))
-            raise
         traces = sum(1 for r in records if isinstance(r, TraceRecord))
-        if traces:
-            self.metrics.accepted.labels("traces").inc(traces)
-        if len(records) - traces:
-            self.metrics.accepted.labels("spans").inc(len(records) - traces)
-        return len(records)
+        if wait == "durable" and self.queue is not None:
+            payload = codec.encode(project_id, records)
+            return await self._accept(self.queue.append(payload), traces, len(records) - traces)
+        write = self._write([(project_id, r) for r in records])
+        return await self._accept(write, traces, len(records) - traces)
 
     async def ingest_payload(
         self, project_id: UUID, payload: bytes, traces: int, spans: int
     ) -> int:
         """Make an already encoded queue payload durable (``codec.encode`` of the records, as the
         mapping workers produce it); return how many records it holds."""
-        count = traces + spans
+        if self.queue is not None:
+            return await self._accept(self.queue.append(payload), traces, spans)
+        entry = codec.decode(payload)
+        write = self._write([(entry.project_id, r) for r in entry.records])
+        return await self._accept(write, traces, spans)
+
+    async def _accept(self, durable: Awaitable[Any], traces: int, spans: int) -> int:
+        """Await the durable append or commit; count the items accepted, or refused and why."""
         try:
-            if self.queue is not None:
-                await self.queue.append(payload)
-            else:
-                entry = codec.decode(payload)
-                await self._write([(entry.project_id, r) for r in entry.records])
+            await durable
         except Overloaded:
-            self.reject("queue_full", count)
+            self.reject("queue_full", traces + spans)
             raise
         except PayloadTooLarge:
-            self.reject("too_large", count)
+            self.reject("too_large", traces + spans)
             raise
         if traces:
             self.metrics.accepted.labels("traces").inc(traces)
         if spans:
             self.metrics.accepted.labels("spans").inc(spans)
-        return count
+        return traces + spans
 
     def reject(self, reason: str, count: int = 1) -> None:
         """Count items refused before they became durable (validation, size, full queue...)."""
