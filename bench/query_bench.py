@@ -4,8 +4,9 @@
 
 Starts ``pulse-bridge serve`` on 127.0.0.1 (gRPC off) over the dataset built by
 bench/gen_dataset.py (or uses ``--base-url`` of a server already running), then measures p50/p95
-of: GET /v1/analytics over 30 days and over 1 day, GET /v1/traces and GET /v1/spans with each
-single filter and limit=100 (plus a deep page), GET /v1/sessions/:id, GET /v1/sessions (list).
+of: GET /v1/analytics over 30 days and over 1 day, GET /v1/analytics/spans over 1/7/30 days,
+GET /v1/traces and GET /v1/spans with each single filter and limit=100 (plus a deep page),
+GET /v1/sessions/:id, GET /v1/sessions (list).
 Each case runs ``--warmup`` unmeasured requests, then ``--requests`` measured ones, sequentially;
 ``--only`` keeps the cases whose name contains one of the given words.
 """
@@ -72,11 +73,17 @@ def cases(client: httpx.Client) -> list[tuple[str, str, dict, float]]:
     span_sid = client.get("/v1/spans", params={"limit": 1}).json()["spans"][0]["sessionId"]
     thirty = {"date_from": iso(now - timedelta(days=30)), "date_to": iso(now)}
     one = {"date_from": iso(now - timedelta(days=1)), "date_to": iso(now)}
+    week = {"date_from": iso(now - timedelta(days=7)), "date_to": iso(now)}
     return [
         ("analytics 30d", "/v1/analytics", thirty, 150),
         ("analytics 30d group_by=model", "/v1/analytics", {**thirty, "group_by": "model"}, 150),
         ("analytics 1d", "/v1/analytics", one, 50),
         ("analytics 1d group_by=hour", "/v1/analytics", {**one, "group_by": "hour"}, 50),
+        ("analytics/spans 1d", "/v1/analytics/spans", one, 50),
+        ("analytics/spans 7d", "/v1/analytics/spans", week, 100),
+        ("analytics/spans 30d", "/v1/analytics/spans", thirty, 150),
+        ("analytics/spans 30d group_by=hour", "/v1/analytics/spans",
+         {**thirty, "group_by": "hour"}, 150),
         ("traces provider", "/v1/traces", {"provider": "anthropic", "limit": 100}, 30),
         ("traces model", "/v1/traces", {"model": "gpt-4o-mini", "limit": 100}, 30),
         ("traces status", "/v1/traces", {"status": "error", "limit": 100}, 30),

@@ -145,10 +145,18 @@ async def _sessions(conn, project_id: UUID, q: AnalyticsQuery, s: Segments) -> d
         per_key = f"""UNION ALL SELECT key, 0, count(*) FROM
             (SELECT DISTINCT {_group_key_sql(q.group_by)} AS key, session_id FROM x) k
             GROUP BY key"""
+    if filt or q.group_by in ("model", "provider"):
+        whole = f"""SELECT bucket, provider, model, session_id FROM pulse.llm_session_hourly
+          WHERE project_id = %(p)s AND bucket >= %(h1)s AND bucket < %(h2)s{filt}"""
+    else:  # whole days: one row per session and day (migration 010)
+        whole = """SELECT bucket, NULL, NULL, session_id FROM pulse.llm_session_daily
+          WHERE project_id = %(p)s AND bucket >= %(d1)s AND bucket < %(d2)s
+          UNION ALL
+          SELECT bucket, NULL, NULL, session_id FROM pulse.llm_session_hourly
+          WHERE project_id = %(p)s AND """ + _HOURLY_PART
     sql = f"""
     WITH x AS MATERIALIZED (
-          SELECT bucket, provider, model, session_id FROM pulse.llm_session_hourly
-          WHERE project_id = %(p)s AND bucket >= %(h1)s AND bucket < %(h2)s{filt}
+          {whole}
           UNION ALL
           SELECT date_trunc('hour', "timestamp", 'UTC'), provider, model_requested, session_id
           FROM pulse.traces WHERE project_id = %(p)s AND session_id IS NOT NULL

@@ -7,7 +7,8 @@ rollup bucket before the cutoff go, everything from the cutoff on stays.
 TimescaleDB: ``drop_chunks`` removes whole chunks before the cutoff (cheap, no dead tuples); a
 bounded batched DELETE then clears anything older still left (chunks created with another
 interval). Plain PostgreSQL: DELETE in batches of ``batch_rows`` so no statement holds locks or
-builds WAL for long. Session summaries whose last activity is before the cutoff are removed.
+builds WAL for long. Session summaries and tool calls (migration 009) whose last activity is
+before the cutoff are removed.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ _RAW = (("traces", "trace_id"), ("spans", "span_id"))
 _BUCKETED = (
     "llm_usage_hourly", "llm_usage_daily", "llm_session_hourly",
     "trace_counts_hourly", "span_counts_hourly",  # list totals (migration 008)
+    "span_units_hourly",  # span analytics (migration 009)
+    "llm_session_daily",  # distinct sessions per day (migration 010)
 )
 
 
@@ -108,6 +111,11 @@ async def run_retention(
             (report.cutoff, *args),
         )
         report.deleted["session_summaries"] = cur.rowcount
+        cur = await conn.execute(
+            f"DELETE FROM pulse.span_tool_calls WHERE last_ts < %s{scope}",
+            (report.cutoff, *args),
+        )
+        report.deleted["span_tool_calls"] = cur.rowcount
     return report
 
 

@@ -2,8 +2,10 @@
 
 Owns the write side of ``pulse.llm_usage_hourly`` / ``llm_usage_daily`` (per project, bucket,
 provider, model, status: counts, token/cost/latency sums, latency histogram),
-``llm_session_hourly`` (distinct sessions), ``session_summaries`` (GET /v1/sessions) and
-``trace_counts_hourly`` / ``span_counts_hourly`` (exact list totals, storage/queries.py), plus the
+``llm_session_hourly`` / ``llm_session_daily`` (distinct sessions), ``session_summaries``
+(GET /v1/sessions) and
+``trace_counts_hourly`` / ``span_counts_hourly`` (exact list totals, storage/queries.py),
+``span_tool_calls`` / ``span_units_hourly`` (span analytics, migration 009), plus the
 custom-price fallback applied to staged traces that carry no cost.
 
 Idempotence (SPEC.md §6): the writer's INSERT returns only the rows it really inserted into a
@@ -44,6 +46,7 @@ SPAN_NEW = (
     ("tool_use_id", "text", "tool_use_id"),
     ("tool_name", "text", "tool_name"),
     ("model", "text", "model"),
+    ("duration_ms", "double precision", "duration_ms"),
     (
         "prompt",
         "text",
@@ -130,6 +133,14 @@ ORDER BY 1, 2, 3, 4, 5
 ON CONFLICT DO NOTHING
 """
 
+_SESSION_DAILY = """
+INSERT INTO pulse.llm_session_daily (project_id, bucket, session_id)
+SELECT DISTINCT project_id, date_trunc('day', ts, 'UTC'), session_id
+FROM pulse_traces_new WHERE session_id IS NOT NULL
+ORDER BY 1, 2, 3
+ON CONFLICT DO NOTHING
+"""
+
 # Merge rules shared by both kinds: earliest source/model/prompt win, counters add up.
 _SUMMARY_MERGE = """
 ON CONFLICT (project_id, kind, session_id) DO UPDATE SET
@@ -189,6 +200,70 @@ GROUP BY 1, 2 ORDER BY 1, 2
 """ + _SUMMARY_MERGE
 
 
+# Span-analytics units (migration 009): tool calls merged commutatively; the DO UPDATE also
+# records the previous state's hourly contribution (p_*, read under the row lock), so the
+# hourly units get "minus old, plus new" even when two writers merge halves of one call.
+_CALL_STATUS = (
+    "CASE WHEN {p}errors > 0 THEN 'error' WHEN {p}successes > 0 THEN 'success' ELSE '' END"
+)
+_CALL_DUR = (
+    "coalesce({p}duration_ms, CASE WHEN {p}events > 1"
+    " THEN extract(epoch FROM {p}last_ts - {p}first_ts)::float8 * 1000 END)"
+)
+_CALLS_AGG = """
+SELECT project_id, coalesce(tool_use_id, span_id::text), min(ts), max(ts), count(*),
+       max(tool_name), count(*) FILTER (WHERE status = 'error'),
+       count(*) FILTER (WHERE status = 'success'), max(duration_ms),
+       date_trunc('hour', min(ts), 'UTC') <> date_trunc('hour', max(ts), 'UTC')
+FROM pulse_spans_new WHERE kind = 'tool_use'
+GROUP BY 1, 2
+"""
+_CALLS_COLS = """(project_id, call_id, first_ts, last_ts, events, tool_name,
+    errors, successes, duration_ms, multi_hour)"""
+_UNITS_ADD = """
+INSERT INTO pulse.span_units_hourly AS t (project_id, bucket, kind, tool_name, status, units,
+    dur_n, dur_sum)
+SELECT project_id, bucket, kind, tool_name, status, sum(units), sum(dur_n), sum(dur_sum)
+FROM ({rows}) d
+GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+ON CONFLICT (project_id, bucket, kind, tool_name, status) DO UPDATE SET
+    units = t.units + excluded.units, dur_n = t.dur_n + excluded.dur_n,
+    dur_sum = t.dur_sum + excluded.dur_sum
+"""
+_CALL_UNIT = (
+    "SELECT project_id, date_trunc('hour', first_ts, 'UTC') AS bucket, 'tool_use' AS kind,"
+    " coalesce(tool_name, '') AS tool_name, " + _CALL_STATUS.format(p="") + " AS status,"
+    " 1 AS units, (" + _CALL_DUR.format(p="") + " IS NOT NULL)::int AS dur_n,"
+    " coalesce(" + _CALL_DUR.format(p="") + ", 0) AS dur_sum FROM {src} WHERE NOT multi_hour"
+)
+_TOOL_CALLS = "WITH up AS (INSERT INTO pulse.span_tool_calls AS t " + _CALLS_COLS + (
+    _CALLS_AGG + " ORDER BY 1, 2"
+) + """
+ON CONFLICT (project_id, call_id) DO UPDATE SET
+    p_single = NOT t.multi_hour, p_bucket = date_trunc('hour', t.first_ts, 'UTC'),
+    p_tool_name = coalesce(t.tool_name, ''), p_status = """ + _CALL_STATUS.format(p="t.") + """,
+    p_duration = """ + _CALL_DUR.format(p="t.") + """,
+    first_ts = least(t.first_ts, excluded.first_ts),
+    last_ts = greatest(t.last_ts, excluded.last_ts),
+    events = t.events + excluded.events,
+    tool_name = greatest(t.tool_name, excluded.tool_name),
+    errors = t.errors + excluded.errors, successes = t.successes + excluded.successes,
+    duration_ms = greatest(t.duration_ms, excluded.duration_ms),
+    multi_hour = date_trunc('hour', least(t.first_ts, excluded.first_ts), 'UTC')
+                 <> date_trunc('hour', greatest(t.last_ts, excluded.last_ts), 'UTC')
+RETURNING t.*)
+""" + _UNITS_ADD.format(rows=_CALL_UNIT.format(src="up") + """
+    UNION ALL
+    SELECT project_id, p_bucket, 'tool_use', p_tool_name, p_status, -1,
+           -(p_duration IS NOT NULL)::int, -coalesce(p_duration, 0)
+    FROM up WHERE p_single""")
+_OTHER_UNITS = _UNITS_ADD.format(rows="""
+    SELECT project_id, date_trunc('hour', ts, 'UTC') AS bucket, kind, '' AS tool_name,
+           coalesce(status, '') AS status, 1 AS units, (duration_ms IS NOT NULL)::int AS dur_n,
+           coalesce(duration_ms, 0) AS dur_sum
+    FROM pulse_spans_new WHERE kind <> 'tool_use'""")
+
+
 def before_insert(table: str) -> list[str]:
     """Statements run on the staged rows before they are inserted."""
     return [PRICE_STAGE] if table == "traces" else []
@@ -201,10 +276,11 @@ def after_insert(table: str) -> list[str]:
             _USAGE_UPSERT.format(table="llm_usage_hourly", unit="hour"),
             _USAGE_UPSERT.format(table="llm_usage_daily", unit="day"),
             _SESSION_HOURLY,
+            _SESSION_DAILY,
             _LLM_SUMMARY,
             _TRACE_COUNTS,
         ]
-    return [_AGENT_SUMMARY, _SPAN_COUNTS]
+    return [_AGENT_SUMMARY, _SPAN_COUNTS, _TOOL_CALLS, _OTHER_UNITS]
 
 
 def _from_base(table: str) -> str:
@@ -239,8 +315,13 @@ def rebuild_statements() -> list[str]:
     ]
     return [
         "TRUNCATE pulse.llm_usage_hourly, pulse.llm_usage_daily, pulse.llm_session_hourly,"
-        " pulse.session_summaries, pulse.trace_counts_hourly, pulse.span_counts_hourly",
+        " pulse.session_summaries, pulse.trace_counts_hourly, pulse.span_counts_hourly,"
+        " pulse.span_tool_calls, pulse.span_units_hourly, pulse.llm_session_daily",
         *traces,
         _AGENT_REBUILD.format(source=_from_base("spans")),
         _SPAN_COUNTS.replace("FROM pulse_spans_new", f"FROM {_from_base('spans')}"),
+        "INSERT INTO pulse.span_tool_calls " + _CALLS_COLS
+        + _CALLS_AGG.replace("FROM pulse_spans_new", f"FROM {_from_base('spans')}"),
+        _UNITS_ADD.format(rows=_CALL_UNIT.format(src="pulse.span_tool_calls")),
+        _OTHER_UNITS.replace("FROM pulse_spans_new", f"FROM {_from_base('spans')}"),
     ]
