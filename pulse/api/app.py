@@ -97,11 +97,13 @@ def create_app(
         app.include_router(spans.router(authenticate))
         app.include_router(sessions.router(authenticate))
         app.include_router(analytics.router(authenticate, prefix="/v1"))
-        app.include_router(auth.router(options))
+        # one set of sign-in throttles for the API route and the dashboard's sign-in form
+        signin_limits = auth.SignInLimits(options)
+        app.include_router(auth.router(options, signin_limits))
         app.include_router(dashboard.router(options))
         for factory in (traces.router, spans.router, sessions.router, analytics.router):
             app.include_router(factory(project_access, prefix="/dashboard/api"))
-        install_web(app, options)  # the web dashboard: /dashboard pages, /static
+        install_web(app, options, signin_limits)  # the web dashboard: /dashboard pages, /static
     app.add_middleware(SecurityMiddleware, options=options)
     openapi.install(app)
     return app

@@ -130,6 +130,22 @@ async def test_brute_force_on_one_account_is_throttled(server, account):
     assert r.status_code == 429
 
 
+async def test_form_and_api_sign_in_share_the_account_throttle(server, account):
+    """Alternating the dashboard's sign-in form and the API route must not double the attempts."""
+    statuses = []
+    for i in range(11):
+        async with client(server) as c:  # a new address every time: only the account limit
+            if i % 2:
+                r = await c.post("/dashboard/sign-in", headers={"Origin": server},
+                                 data={"email": account.email, "password": "guess"})
+            else:
+                r = await c.post("/api/auth/sign-in/email",
+                                 json={"email": account.email, "password": "guess"})
+            statuses.append(r.status_code)
+    assert statuses[:10] == [401] * 10
+    assert statuses[10] == 429
+
+
 async def test_one_address_spraying_many_accounts_is_throttled(server):
     ip = fresh_ip()
     statuses = []

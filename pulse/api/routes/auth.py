@@ -78,9 +78,10 @@ async def start_session(
     return token, info
 
 
-def router(options: AuthOptions) -> APIRouter:
+def router(options: AuthOptions, limits: SignInLimits | None = None) -> APIRouter:
+    """``limits``: the app's sign-in throttles, shared with the dashboard's sign-in form."""
     r = APIRouter(tags=["auth"])
-    limits = SignInLimits(options)
+    limits = limits or SignInLimits(options)
 
     @r.post(
         "/api/auth/sign-in/email", response_model=SignInOut,

@@ -12,13 +12,14 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
 
+from pulse.api.routes.auth import SignInLimits
 from pulse.api.security import AuthOptions
 from pulse.api.web import admin, pages, sessions
 from pulse.api.web.render import STATIC, PageError, SignInRequired, page_context, render
 
 
-def install(app: FastAPI, options: AuthOptions) -> None:
-    app.include_router(admin.router(options))
+def install(app: FastAPI, options: AuthOptions, limits: SignInLimits | None = None) -> None:
+    app.include_router(admin.router(options, limits))
     app.include_router(pages.router())
     app.include_router(sessions.router())
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

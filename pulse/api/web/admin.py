@@ -64,9 +64,10 @@ async def _admin(request: Request, project_id: str) -> PageContext:
     return ctx
 
 
-def router(options: AuthOptions) -> APIRouter:
+def router(options: AuthOptions, limits: SignInLimits | None = None) -> APIRouter:
+    """``limits``: the app's sign-in throttles, shared with ``/api/auth/sign-in/email``."""
     r = APIRouter(include_in_schema=False)
-    limits = SignInLimits(options)
+    limits = limits or SignInLimits(options)
     base = "/dashboard/p/{project_id}"
 
     @r.get("/", response_class=RedirectResponse)
