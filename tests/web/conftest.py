@@ -85,11 +85,14 @@ async def sign_in(pg, email: str, password: str = PASSWORD) -> None:
 
 
 async def shot(pg, name: str, backend_name: str) -> Path:
-    """Full-page screenshot; the plain-backend run also refreshes docs/screenshots."""
+    """Full-page screenshot into test-artifacts/. With PULSE_UPDATE_SCREENSHOTS=1 the plain-backend
+    run also refreshes the README's images in docs/screenshots (tests never touch the repository
+    otherwise)."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}-{backend_name}.png"
     await pg.screenshot(path=str(path), full_page=True)
-    if name in README_SHOTS and backend_name == "plain":
+    refresh = os.environ.get("PULSE_UPDATE_SCREENSHOTS") == "1"
+    if refresh and name in README_SHOTS and backend_name == "plain":
         docs = ROOT / "docs" / "screenshots"
         docs.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(path, docs / f"{name}.png")
