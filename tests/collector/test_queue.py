@@ -400,9 +400,11 @@ async def acker(q):
     while True:  # acks lag one batch behind, so there is always un-acked data to replay
         batch = await q.read(50, 1 << 20, timeout=1)
         if batch and batch[0].seq > 1:
-            await q.ack(batch[0].seq - 1)
+            # announce BEFORE acking: ack() may delete fully acked segments before it returns,
+            # so a kill right after it would otherwise hide an ack that took effect
             sys.stdout.write(f"A {batch[0].seq - 1}\n")
             sys.stdout.flush()
+            await q.ack(batch[0].seq - 1)
         await asyncio.sleep(0.01)
 
 async def main():
