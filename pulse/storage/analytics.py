@@ -4,7 +4,10 @@ A range ``[date_from, date_to]`` (inclusive) is cut into segments: raw rows of `
 for the partial hours at both edges, ``pulse.llm_usage_hourly`` for whole hours, and
 ``pulse.llm_usage_daily`` for whole UTC days (not when grouping by hour). Rollups hold exactly the
 sums of the raw rows they cover (maintained in the writer's transaction, storage/rollups.py), so
-counts, tokens, cost and sessions equal a computation over raw rows.
+counts, tokens, cost and sessions equal a computation over raw rows. Distinct sessions are
+counted over the union of session sets: whole days from ``llm_session_daily`` (no provider/model
+filter or grouping) or ``llm_session_model_daily`` (with one), whole hours from
+``llm_session_hourly``, partial hours from raw rows.
 
 Latency percentiles are exact (``percentile_cont`` over the raw rows) when the range holds at most
 ``EXACT_PERCENTILE_MAX_ROWS`` calls; above that they come from the rollups' latency histograms:
@@ -146,16 +149,23 @@ async def _sessions(conn, project_id: UUID, q: AnalyticsQuery, s: Segments) -> d
             (SELECT DISTINCT {_group_key_sql(q.group_by)} AS key, session_id FROM x) k
             GROUP BY key"""
     if filt or q.group_by in ("model", "provider"):
-        whole = f"""SELECT bucket, provider, model, session_id FROM pulse.llm_session_hourly
-          WHERE project_id = %(p)s AND bucket >= %(h1)s AND bucket < %(h2)s{filt}"""
+        # whole days: one row per day, provider, model and session (migration 011)
+        whole = f"""SELECT bucket, provider, model, session_id FROM pulse.llm_session_model_daily
+          WHERE project_id = %(p)s AND bucket >= %(d1)s AND bucket < %(d2)s{filt}
+          UNION ALL
+          SELECT bucket, provider, model, session_id FROM pulse.llm_session_hourly
+          WHERE project_id = %(p)s AND {_HOURLY_PART}{filt}"""
     else:  # whole days: one row per session and day (migration 010)
         whole = """SELECT bucket, NULL, NULL, session_id FROM pulse.llm_session_daily
           WHERE project_id = %(p)s AND bucket >= %(d1)s AND bucket < %(d2)s
           UNION ALL
           SELECT bucket, NULL, NULL, session_id FROM pulse.llm_session_hourly
           WHERE project_id = %(p)s AND """ + _HOURLY_PART
+    # grouping by model/provider over whole days: the per-key DISTINCT re-reads the session
+    # tables (cheap) rather than a materialized copy of ~all rows spilled to temp files
+    mat = "NOT " if q.group_by in ("model", "provider") and s.d1 < s.d2 else ""
     sql = f"""
-    WITH x AS MATERIALIZED (
+    WITH x AS {mat}MATERIALIZED (
           {whole}
           UNION ALL
           SELECT date_trunc('hour', "timestamp", 'UTC'), provider, model_requested, session_id

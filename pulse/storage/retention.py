@@ -30,6 +30,7 @@ _BUCKETED = (
     "trace_counts_hourly", "span_counts_hourly",  # list totals (migration 008)
     "span_units_hourly",  # span analytics (migration 009)
     "llm_session_daily",  # distinct sessions per day (migration 010)
+    "llm_session_model_daily",  # distinct sessions per day, provider, model (migration 011)
 )
 
 

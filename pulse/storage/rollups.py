@@ -2,7 +2,8 @@
 
 Owns the write side of ``pulse.llm_usage_hourly`` / ``llm_usage_daily`` (per project, bucket,
 provider, model, status: counts, token/cost/latency sums, latency histogram),
-``llm_session_hourly`` / ``llm_session_daily`` (distinct sessions), ``session_summaries``
+``llm_session_hourly`` / ``llm_session_daily`` / ``llm_session_model_daily`` (distinct
+sessions), ``session_summaries``
 (GET /v1/sessions) and
 ``trace_counts_hourly`` / ``span_counts_hourly`` (exact list totals, storage/queries.py),
 ``span_tool_calls`` / ``span_units_hourly`` (span analytics, migration 009), plus the
@@ -138,6 +139,15 @@ INSERT INTO pulse.llm_session_daily (project_id, bucket, session_id)
 SELECT DISTINCT project_id, date_trunc('day', ts, 'UTC'), session_id
 FROM pulse_traces_new WHERE session_id IS NOT NULL
 ORDER BY 1, 2, 3
+ON CONFLICT DO NOTHING
+"""
+
+# Distinct sessions per UTC day, provider and model (migration 011).
+_SESSION_MODEL_DAILY = """
+INSERT INTO pulse.llm_session_model_daily (project_id, bucket, provider, model, session_id)
+SELECT DISTINCT project_id, date_trunc('day', ts, 'UTC'), provider, model, session_id
+FROM pulse_traces_new WHERE session_id IS NOT NULL
+ORDER BY 1, 2, 3, 4, 5
 ON CONFLICT DO NOTHING
 """
 
@@ -277,6 +287,7 @@ def after_insert(table: str) -> list[str]:
             _USAGE_UPSERT.format(table="llm_usage_daily", unit="day"),
             _SESSION_HOURLY,
             _SESSION_DAILY,
+            _SESSION_MODEL_DAILY,
             _LLM_SUMMARY,
             _TRACE_COUNTS,
         ]
@@ -316,7 +327,8 @@ def rebuild_statements() -> list[str]:
     return [
         "TRUNCATE pulse.llm_usage_hourly, pulse.llm_usage_daily, pulse.llm_session_hourly,"
         " pulse.session_summaries, pulse.trace_counts_hourly, pulse.span_counts_hourly,"
-        " pulse.span_tool_calls, pulse.span_units_hourly, pulse.llm_session_daily",
+        " pulse.span_tool_calls, pulse.span_units_hourly, pulse.llm_session_daily,"
+        " pulse.llm_session_model_daily",
         *traces,
         _AGENT_REBUILD.format(source=_from_base("spans")),
         _SPAN_COUNTS.replace("FROM pulse_spans_new", f"FROM {_from_base('spans')}"),
