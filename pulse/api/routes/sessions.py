@@ -57,6 +57,17 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
         )
         return json_page("sessions", rows, total, limit, offset)
 
+    async def session(session_id: str, request: Request, project_id, pool, kind: str) -> Response:
+        """One session's traces or spans, oldest first; 404 when it has none of them."""
+        limit, offset = page_args(request)
+        fetch = queries.session_traces if kind == "traces" else queries.session_spans
+        rows = []
+        if len(session_id) <= MAX_SESSION_ID and "\x00" not in session_id:
+            rows = await fetch(pool, project_id, session_id, limit, offset)
+        if not rows and offset == 0:
+            raise NotFound("Session not found")
+        return body(session_id, kind, rows)
+
     @r.get(prefix + "/sessions/{session_id}")
     async def session_traces(
         session_id: str,
@@ -64,13 +75,7 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
         key: ApiKeyInfo = Depends(authenticate),
         svc: Services = Depends(services),
     ) -> Response:
-        limit, offset = page_args(request)
-        rows = []
-        if len(session_id) <= MAX_SESSION_ID and "\x00" not in session_id:
-            rows = await queries.session_traces(svc.pool, key.project_id, session_id, limit, offset)
-        if not rows and offset == 0:
-            raise NotFound("Session not found")
-        return body(session_id, "traces", rows)
+        return await session(session_id, request, key.project_id, svc.pool, "traces")
 
     @r.get(prefix + "/sessions/{session_id}/spans")
     async def session_spans(
@@ -79,12 +84,6 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
         key: ApiKeyInfo = Depends(authenticate),
         svc: Services = Depends(services),
     ) -> Response:
-        limit, offset = page_args(request)
-        rows = []
-        if len(session_id) <= MAX_SESSION_ID and "\x00" not in session_id:
-            rows = await queries.session_spans(svc.pool, key.project_id, session_id, limit, offset)
-        if not rows and offset == 0:
-            raise NotFound("Session not found")
-        return body(session_id, "spans", rows)
+        return await session(session_id, request, key.project_id, svc.pool, "spans")
 
     return r
