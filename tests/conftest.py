@@ -16,7 +16,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import socket
+import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
@@ -78,6 +80,26 @@ def _timescale_database() -> Iterator[str]:
 
 
 BACKENDS_USED: list[str] = []
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_configure(config):
+    """Each run gets its own base temp directory (unless ``--basetemp`` is given).
+
+    pytest's default ``/tmp/pytest-of-<user>`` is shared by every run of that user, and a run's
+    clean-up of old ``pytest-N`` directories can delete another, still running, run's embedded
+    database. Runs by other sessions or CI on the same machine must never collide.
+    """
+    if config.option.basetemp is None:
+        config.option.basetemp = tempfile.mkdtemp(prefix="pulse-pytest-")
+        config._pulse_own_basetemp = config.option.basetemp
+
+
+def pytest_unconfigure(config):
+    own = getattr(config, "_pulse_own_basetemp", None)
+    if own and not os.environ.get("PULSE_KEEP_TEST_TMP"):
+        shutil.rmtree(own, ignore_errors=True)
+
 
 
 @pytest.fixture(scope="session", params=["timescaledb", "plain"])
