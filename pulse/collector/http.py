@@ -19,7 +19,7 @@ from fastapi.responses import JSONResponse, Response
 
 from pulse.collector.ingest import Ingestor
 from pulse.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
-from pulse.mapping.native import parse_json_array, spans_from_json, traces_from_json
+from pulse.mapping import parse_json_array, spans_from_json, traces_from_json
 from pulse.records import ApiKeyInfo
 
 Authenticate = Callable[..., Awaitable[ApiKeyInfo]]

@@ -20,8 +20,7 @@ from uuid import UUID
 
 from pulse.collector import codec
 from pulse.errors import PulseError, Retryable
-from pulse.mapping.otlp import decode_logs_request, decode_traces_request
-from pulse.mapping.otlp_map import map_logs, map_traces
+from pulse.mapping import decode_logs_request, decode_traces_request, map_logs, map_traces
 
 PROTOBUF = "application/x-protobuf"
 

@@ -45,12 +45,12 @@ from pulse.collector.http import BodyLimits, media_type, read_body
 from pulse.collector.ingest import Ingestor
 from pulse.collector.mapper import Mapped, Mapper
 from pulse.errors import InvalidInput, PulseError, UnsupportedMediaType
-from pulse.mapping.otlp import (
+from pulse.mapping import (
     decode_logs_request,
     decode_metrics_request,
     decode_traces_request,
+    map_metrics,
 )
-from pulse.mapping.otlp_map import map_metrics
 from pulse.records import ApiKeyInfo, MetricPoint
 
 log = logging.getLogger("pulse.collector.otlp")
