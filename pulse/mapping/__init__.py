@@ -8,12 +8,12 @@ them only (never a module inside the package), so the package can be reorganised
 """
 
 from pulse.mapping.native import parse_json_array, spans_from_json, traces_from_json
-from pulse.mapping.otlp import (
+from pulse.mapping.otlp.decode import (
     decode_logs_request,
     decode_metrics_request,
     decode_traces_request,
 )
-from pulse.mapping.otlp_map import MappingResult, map_logs, map_metrics, map_traces
+from pulse.mapping.signals import MappingResult, map_logs, map_metrics, map_traces
 
 __all__ = [
     "MappingResult",

@@ -13,7 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, replace
 
 from pulse.mapping.attrs import as_str, get_str, has_prefix
-from pulse.mapping.items import Item
+from pulse.mapping.otlp.items import Item
 
 TRACE, SPAN, DROP, FOLD = "trace", "span", "drop", "fold"
 

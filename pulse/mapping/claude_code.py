@@ -28,9 +28,9 @@ from pulse.mapping.claude_code_events import (
     tool_span_id,
 )
 from pulse.mapping.content import clean_output_text, compact
-from pulse.mapping.items import Item
 from pulse.mapping.normalize import cents, make_usage
-from pulse.mapping.otlp import key_uuid
+from pulse.mapping.otlp.ids import key_uuid
+from pulse.mapping.otlp.items import Item
 from pulse.mapping.spans import make_span
 from pulse.mapping.traces import assemble_trace
 from pulse.records import SpanRecord, TraceRecord

@@ -12,9 +12,9 @@ from typing import Any
 
 from pulse.mapping.attrs import Attrs, as_bool, as_dict, as_json, get_float, get_str
 from pulse.mapping.content import compact
-from pulse.mapping.items import STATUS_ERROR, Item
+from pulse.mapping.jsonsafe import clean_str
+from pulse.mapping.otlp.items import STATUS_ERROR, Item
 from pulse.mapping.providers import normalize_provider, provider_from_host
-from pulse.mapping.values import clean_str
 
 SESSION_KEYS = (
     "langfuse.session.id",

@@ -13,7 +13,7 @@ from typing import Any
 
 from pulse.mapping.attrs import Attrs, as_dict, as_json, as_list, get_json, with_prefix
 from pulse.mapping.content import Content, compact, message_text
-from pulse.mapping.items import Item
+from pulse.mapping.otlp.items import Item
 
 DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 MESSAGE_EVENTS = {

@@ -18,9 +18,10 @@ from uuid import UUID
 import orjson
 
 from pulse.errors import InvalidInput
+from pulse.mapping.jsonsafe import INT64_MAX, clean_json, clean_str
 from pulse.mapping.pricing import TokenUsage, compute_cost_cents
 from pulse.mapping.providers import CANONICAL_PROVIDERS, canonical_provider
-from pulse.mapping.values import INT64_MAX, clean_json, clean_str, parse_rfc3339
+from pulse.mapping.timestamps import parse_rfc3339
 from pulse.records import SPAN_KINDS, SPAN_SOURCES, SpanRecord, TraceRecord
 
 MAX_ITEMS = 100

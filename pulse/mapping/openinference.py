@@ -12,7 +12,7 @@ from typing import Any
 
 from pulse.mapping.attrs import Attrs, as_dict, as_json, get_str, unflatten
 from pulse.mapping.content import Content, compact, message_text
-from pulse.mapping.items import Item
+from pulse.mapping.otlp.items import Item
 
 
 def content(item: Item) -> Content | None:

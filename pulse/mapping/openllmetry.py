@@ -13,7 +13,7 @@ from typing import Any
 from pulse.mapping.attrs import Attrs, as_json, get_str, unflatten, with_prefix
 from pulse.mapping.content import Content, compact, message_text
 from pulse.mapping.genai import request_params
-from pulse.mapping.items import Item
+from pulse.mapping.otlp.items import Item
 
 
 def content(item: Item) -> Content | None:

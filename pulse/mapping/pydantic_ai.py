@@ -13,7 +13,7 @@ from typing import Any
 from pulse.mapping.attrs import as_list
 from pulse.mapping.content import Content, message_text
 from pulse.mapping.genai import legacy_from_events
-from pulse.mapping.items import Item
+from pulse.mapping.otlp.items import Item
 
 
 def content(item: Item) -> Content | None:

@@ -7,8 +7,6 @@ Claude Code spans and logs build their traces in ``claude_code`` with the same h
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -26,7 +24,7 @@ from pulse.mapping.common import (
     ttft_ms,
 )
 from pulse.mapping.content import Content, clean_output_text, compact
-from pulse.mapping.items import Item
+from pulse.mapping.jsonsafe import clean_json, clean_str
 from pulse.mapping.normalize import (
     Usage,
     computed_cost,
@@ -34,8 +32,9 @@ from pulse.mapping.normalize import (
     reported_cost,
     usage_from_attrs,
 )
-from pulse.mapping.otlp import key_uuid, otel_uuid
-from pulse.mapping.values import clean_json, clean_str, from_unix_nanos
+from pulse.mapping.otlp.ids import record_uuid
+from pulse.mapping.otlp.items import Item
+from pulse.mapping.timestamps import from_unix_nanos
 from pulse.records import OtelIdentity, TraceRecord
 
 # §10.1 request_body / response_body order across conventions.
@@ -85,16 +84,6 @@ def pick_content(item: Item) -> Picked:
 
 def otel_identity(item: Item) -> OtelIdentity:
     return OtelIdentity(item.trace_id, item.span_id, item.parent_id, item.service_name)
-
-
-def record_uuid(item: Item) -> UUID:
-    """The OTel span id, or for an id-less log record a hash of its time and attributes."""
-    if item.trace_id and item.span_id:
-        return otel_uuid(item.trace_id, item.span_id)
-    digest = hashlib.sha256(
-        json.dumps(item.attrs, sort_keys=True, default=str).encode("utf-8", "replace")
-    ).hexdigest()
-    return key_uuid("log", item.service_name or "", str(item.start_ns), digest)
 
 
 def build_trace(item: Item, family: str, by_span: Mapping[str, Item]) -> TraceRecord:

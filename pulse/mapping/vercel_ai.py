@@ -12,7 +12,7 @@ from typing import Any
 
 from pulse.mapping.attrs import Attrs, as_dict, as_json, as_list, get_str, with_prefix
 from pulse.mapping.content import Content, compact
-from pulse.mapping.items import Item
+from pulse.mapping.otlp.items import Item
 
 
 def content(item: Item) -> Content | None:

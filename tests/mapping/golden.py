@@ -16,12 +16,12 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from pulse.mapping.otlp import (
+from pulse.mapping.otlp.decode import (
     decode_logs_request,
     decode_metrics_request,
     decode_traces_request,
 )
-from pulse.mapping.otlp_map import map_logs, map_metrics, map_traces
+from pulse.mapping.signals import map_logs, map_metrics, map_traces
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "otlp"
 JSON_CT, PROTO_CT = "application/json", "application/x-protobuf"

@@ -1,4 +1,4 @@
-"""OTLP body decoding (pulse.mapping.otlp): both encodings, OTLP/JSON quirks, clean failures."""
+"""OTLP body decoding (pulse.mapping.otlp.decode): both encodings, OTLP/JSON quirks, clean failures."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import pytest
 
 from pulse.errors import InvalidInput, UnsupportedMediaType
-from pulse.mapping.otlp import (
+from pulse.mapping.otlp.decode import (
     decode_logs_request,
     decode_metrics_request,
     decode_traces_request,

@@ -8,12 +8,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pulse.errors import InvalidInput
-from pulse.mapping.otlp import (
+from pulse.mapping.otlp.decode import (
     decode_logs_request,
     decode_metrics_request,
     decode_traces_request,
 )
-from pulse.mapping.otlp_map import map_logs, map_metrics, map_traces
+from pulse.mapping.signals import map_logs, map_metrics, map_traces
 from tests.mapping.golden import DATA
 
 DECODERS = (decode_traces_request, decode_logs_request, decode_metrics_request)

@@ -21,8 +21,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from pulse.mapping import claude_code, claude_code_spans, codex
 from pulse.mapping.classify import DROP, FOLD, TRACE, apply_aggregate_guard, classify_span
 from pulse.mapping.genai import DETAILS_EVENT, LEGACY_EVENTS
-from pulse.mapping.items import Item, Rejects, log_items, span_items
-from pulse.mapping.metrics import map_metric_points
+from pulse.mapping.metric_points import map_metric_points
+from pulse.mapping.otlp.items import Item, Rejects, log_items, span_items
 from pulse.mapping.spans import build_span
 from pulse.mapping.traces import build_trace
 from pulse.records import MetricPoint, SpanRecord, TraceRecord

@@ -1,8 +1,9 @@
 """One normalised view (:class:`Item`) of an OTLP span or log record, with its resource and scope.
 
-MAPPING.md §8 step 1: attributes are flattened with precedence span/log > scope > resource.
-Invalid items (missing or all-zero ids, unusable timestamps) are counted here with a reason and
-never reach the convention mappers.
+Every convention family reads Items, never protobuf. ``Item.attrs`` holds the span's (or log
+record's) attributes over its scope's; ``Item.merged`` adds the resource's underneath (item wins).
+Invalid items (missing or all-zero ids, unusable timestamps) are counted in :class:`Rejects` with
+a short reason and never reach the families.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from pulse.mapping.attrs import as_str
-from pulse.mapping.otlp import any_value, attributes, hex_id
-from pulse.mapping.values import from_unix_nanos, parse_rfc3339
+from pulse.mapping.otlp.anyvalue import any_value, attributes
+from pulse.mapping.otlp.ids import hex_id
+from pulse.mapping.timestamps import from_unix_nanos, parse_rfc3339
 
 STATUS_ERROR = 2  # OTLP Status.StatusCode.STATUS_CODE_ERROR
 
@@ -50,11 +52,11 @@ class Item:
     status_message: str = ""
     body: Any = None
     is_log: bool = False
-    clamped: bool = False  # end was before start (MAPPING.md: clamp, keep the item)
+    clamped: bool = False  # end was before start: clamped to start, the item is kept
 
     @property
     def merged(self) -> dict[str, Any]:
-        """All attributes, precedence item > scope > resource (MAPPING.md §8.1)."""
+        """All attributes, precedence item > scope > resource."""
         return {**self.resource, **self.attrs}
 
     @property
@@ -151,7 +153,7 @@ def log_items(req: ExportLogsServiceRequest, rejects: Rejects) -> Iterator[Item]
 
 
 def _log_time(rec: Any, attrs: dict[str, Any]) -> int | None:
-    """``timeUnixNano`` -> ``observedTimeUnixNano`` -> ``event.timestamp`` (MAPPING.md §10.2)."""
+    """``timeUnixNano`` -> ``observedTimeUnixNano`` -> ``event.timestamp`` (RFC 3339 text)."""
     for nanos in (rec.time_unix_nano, rec.observed_time_unix_nano):
         if nanos:
             return nanos if _valid_time(nanos) else None
