@@ -28,11 +28,12 @@ from pulse.mapping.claude_code_events import (
     tool_span_id,
 )
 from pulse.mapping.content import clean_output_text, compact
-from pulse.mapping.normalize import cents, make_usage
+from pulse.mapping.cost import NOT_REPORTED, Reported, to_cents
 from pulse.mapping.otlp.ids import key_uuid
 from pulse.mapping.otlp.items import Item
 from pulse.mapping.spans import make_span
 from pulse.mapping.traces import assemble_trace
+from pulse.mapping.usage import make_usage
 from pulse.records import SpanRecord, TraceRecord
 
 SCOPE = "com.anthropic.claude_code.events"
@@ -147,16 +148,15 @@ def _build_trace(p: TraceParts) -> TraceRecord:
     )
 
 
-def _reported_cost(a: dict[str, Any]) -> tuple[Decimal | None, str | None]:
-    """Claude Code's client-side list-price estimate (§10.1): ``cost_usd`` x100 (more digits
-    than ``cost_usd_micros``), else micros / 10^4. Stored with cost_source ``client``."""
+def _reported_cost(a: dict[str, Any]) -> Reported:
+    """Claude Code's client-side list-price estimate: ``cost_usd`` x100 (more digits than
+    ``cost_usd_micros``), else micros / 10^4. Stored with cost_source ``client``."""
     usd = get_decimal(a, "cost_usd")
-    if usd is not None and usd >= 0:
-        return cents(usd * 100), "client"
-    micros = get_decimal(a, "cost_usd_micros")
-    if micros is not None and micros >= 0:
-        return cents(micros / 10_000), "client"
-    return None, None
+    cents = to_cents(usd * 100) if usd is not None else None
+    if cents is None:
+        micros = get_decimal(a, "cost_usd_micros")
+        cents = to_cents(micros / 10_000) if micros is not None else None
+    return (cents, "client") if cents is not None else NOT_REPORTED
 
 
 def _tool_spans(decisions: list[Item], results: list[Item], all_items: list[Item]

@@ -14,7 +14,7 @@ from uuid import UUID
 
 from pulse.mapping.attrs import as_dict, as_json, get_int, get_str
 from pulse.mapping.content import clean_output_text, compact, part_text
-from pulse.mapping.normalize import finish_reason
+from pulse.mapping.finish import finish_reason
 from pulse.mapping.otlp.ids import key_uuid, otel_uuid
 from pulse.mapping.otlp.items import Item
 from pulse.mapping.spans import make_span

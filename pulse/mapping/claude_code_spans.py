@@ -26,13 +26,14 @@ from pulse.mapping.claude_code_events import (
 )
 from pulse.mapping.common import error_info
 from pulse.mapping.content import compact
+from pulse.mapping.finish import finish_reason
 from pulse.mapping.jsonsafe import clean_json
-from pulse.mapping.normalize import finish_reason, make_usage
 from pulse.mapping.otlp.ids import otel_uuid
 from pulse.mapping.otlp.items import Item
 from pulse.mapping.spans import build_span as build_generic_span
 from pulse.mapping.spans import make_span
 from pulse.mapping.traces import assemble_trace
+from pulse.mapping.usage import make_usage
 from pulse.records import SpanRecord, TraceRecord
 
 Folds = dict[tuple[str | None, str], list[Item]]

@@ -16,12 +16,12 @@ from uuid import UUID
 
 from pulse.mapping.attrs import as_bool, as_json, get_int, get_str
 from pulse.mapping.content import compact
-from pulse.mapping.normalize import make_usage
 from pulse.mapping.otlp.ids import key_uuid
 from pulse.mapping.otlp.items import Item
 from pulse.mapping.providers import normalize_provider
 from pulse.mapping.spans import make_span
 from pulse.mapping.traces import assemble_trace
+from pulse.mapping.usage import make_usage
 from pulse.records import SpanRecord, TraceRecord
 
 _COMPLETED = "response.completed"

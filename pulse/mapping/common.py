@@ -10,8 +10,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pulse.mapping.attrs import Attrs, as_bool, as_dict, as_json, get_float, get_str
+from pulse.mapping.attrs import (
+    Attrs,
+    as_bool,
+    as_dict,
+    as_json,
+    get_decimal,
+    get_float,
+    get_json,
+    get_str,
+)
 from pulse.mapping.content import compact
+from pulse.mapping.cost import NOT_REPORTED, Reported, to_cents
 from pulse.mapping.jsonsafe import clean_str
 from pulse.mapping.otlp.items import STATUS_ERROR, Item
 from pulse.mapping.providers import normalize_provider, provider_from_host
@@ -146,3 +156,13 @@ def common_metadata(item: Item) -> dict[str, Any]:
             "end_clamped": True if item.clamped else None,
         }
     )
+
+
+def reported_cost(attrs: Attrs) -> Reported:
+    """Provider/SDK-reported cost (USD attributes) in cents, else NOT_REPORTED."""
+    details = as_dict(get_json(attrs, "langfuse.observation.cost_details")) or {}
+    usd = get_decimal(details, "total")
+    if usd is None:
+        usd = get_decimal(attrs, "gen_ai.usage.cost", "llm.cost.total")
+    cents = to_cents(usd * 100) if usd is not None else None
+    return (cents, "provider") if cents is not None else NOT_REPORTED

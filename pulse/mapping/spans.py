@@ -16,11 +16,11 @@ from pulse.mapping.classify import Decision
 from pulse.mapping.common import common_metadata, error_info, session_id
 from pulse.mapping.content import compact
 from pulse.mapping.jsonsafe import clean_json, clean_str
-from pulse.mapping.normalize import usage_from_attrs
 from pulse.mapping.otlp.ids import otel_uuid
 from pulse.mapping.otlp.items import Item
 from pulse.mapping.timestamps import from_unix_nanos
 from pulse.mapping.traces import otel_identity
+from pulse.mapping.usage import usage_from_attrs
 from pulse.records import SpanRecord
 
 TOOL_ID_KEYS = ("gen_ai.tool.call.id", "tool_use_id", "tool.id", "ai.toolCall.id", "call_id")

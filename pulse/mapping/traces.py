@@ -20,21 +20,18 @@ from pulse.mapping.common import (
     model_requested,
     model_used,
     provider,
+    reported_cost,
     session_id,
     ttft_ms,
 )
 from pulse.mapping.content import Content, clean_output_text, compact
+from pulse.mapping.cost import Reported, trace_cost
+from pulse.mapping.finish import finish_reason
 from pulse.mapping.jsonsafe import clean_json, clean_str
-from pulse.mapping.normalize import (
-    Usage,
-    computed_cost,
-    finish_reason,
-    reported_cost,
-    usage_from_attrs,
-)
 from pulse.mapping.otlp.ids import record_uuid
 from pulse.mapping.otlp.items import Item
 from pulse.mapping.timestamps import from_unix_nanos
+from pulse.mapping.usage import Usage, usage_from_attrs
 from pulse.records import OtelIdentity, TraceRecord
 
 # §10.1 request_body / response_body order across conventions.
@@ -155,7 +152,7 @@ def assemble_trace(
     provider: str,
     model_requested: str,
     usage: Usage,
-    reported: tuple[Any, str | None],
+    reported: Reported,
     latency_ms: float,
     metadata: dict[str, Any],
     request_body: dict[str, Any] | None = None,
@@ -164,10 +161,8 @@ def assemble_trace(
 ) -> TraceRecord:
     """Final assembly shared by every source: cost (reported wins, §10.1), cleaning, identity."""
     timestamp = from_unix_nanos(start_ns if start_ns is not None else item.start_ns)
-    cost, cost_source = reported
-    if cost is None:
-        cost, cost_source = computed_cost(provider, fields.get("model_used") or model_requested,
-                                          usage, timestamp)
+    model = fields.get("model_used") or model_requested
+    cost, cost_source = trace_cost(reported, provider, model, usage, timestamp)
     if cost_source:
         metadata = {**metadata, "cost_source": cost_source}
     error = fields.pop("error", None)

@@ -1,4 +1,4 @@
-"""OTLP body decoding (pulse.mapping.otlp.decode): both encodings, OTLP/JSON quirks, clean failures."""
+"""OTLP body decoding (mapping.otlp.decode): both encodings, OTLP/JSON quirks, clean failures."""
 
 from __future__ import annotations
 

@@ -1,22 +1,17 @@
-"""Token, finish-reason and cost normalisation (MAPPING.md §12, §10.1 rows input/output/cost).
+"""Token usage: the one :class:`Usage` type of every path (native API, OTLP), and the one rule
+for cache tokens (:func:`make_usage`).
 
-Token semantics are OTel >= 1.40: ``input_tokens`` counts *all* input, cache reads and writes
-included; ``output_tokens`` includes reasoning. Sources whose native input excludes the cache
-(Anthropic API shapes) are summed here. Finish reasons are stored in the Pulse SDK's words
-(``stop``, ``length``, ``tool_calls``, ``content_filter``, ``error``; others raw).
+Pulse semantics are OTel's (>= 1.40): ``input`` counts *all* input tokens, cache reads and cache
+writes included; ``output`` includes reasoning. Anthropic's API reports an input that *excludes*
+the cache, so sources in that shape say so (``cache_excluded``) and the cache is added here, and
+only here.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
-from typing import Any
 
-from pulse.mapping.attrs import Attrs, as_dict, as_str, get_decimal, get_int, get_json
-from pulse.mapping.pricing import TokenUsage, compute_cost_cents
-
-_CENTS = Decimal("0.000001")
+from pulse.mapping.attrs import Attrs, as_dict, get_int, get_json
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,14 +38,6 @@ class Usage:
     @property
     def known(self) -> bool:
         return self.input is not None or self.output is not None
-
-    def pricing(self) -> TokenUsage:
-        return TokenUsage(
-            input_tokens=self.input or 0,
-            output_tokens=self.output or 0,
-            cache_read_tokens=self.cache_read or 0,
-            cache_write_tokens=self.cache_creation or 0,
-        )
 
 
 # §10.1 input/output chains across conventions (first present wins). Provider "details" keys
@@ -114,7 +101,7 @@ def usage_from_attrs(attrs: Attrs, *, anthropic_native: bool = False) -> Usage:
         cache_creation=write,
         reasoning=get_int(attrs, *REASONING_KEYS),
         total=get_int(attrs, *TOTAL_KEYS),
-        cache_excluded=anthropic_native and legacy,
+        cache_excluded=True if anthropic_native and legacy else None,
     )
 
 
@@ -137,15 +124,19 @@ def make_usage(
     cache_creation: int | None = None,
     reasoning: int | None = None,
     total: int | None = None,
-    cache_excluded: bool = False,
+    cache_excluded: bool | None = None,
 ) -> Usage:
-    """Build a Usage, adding cache tokens to input when the source excludes them (§12).
+    """Build a Usage, adding the cache tokens to input when the source's input excludes them.
 
-    Also added when the reported input is smaller than the cache parts alone: then the source
-    cannot have included them (guards Anthropic-native payloads we could not recognise).
+    ``cache_excluded``: True when the source is known to report input without the cache
+    (Anthropic's shape), False when it is known to include it, None when unknown: then the cache
+    is added only if the reported input is smaller than the cache parts alone (the source cannot
+    have included them: an Anthropic-shaped payload we could not recognise). Output defaults to
+    ``total - input`` when only those two are known. Negative counts become 0.
     """
     cache_sum = (cache_read or 0) + (cache_creation or 0)
-    if input_tokens is not None and (cache_excluded or input_tokens < cache_sum):
+    inferred = cache_excluded is None and input_tokens is not None and input_tokens < cache_sum
+    if input_tokens is not None and (cache_excluded or inferred):
         input_tokens += cache_sum
     elif input_tokens is None and cache_sum and cache_excluded:
         input_tokens = cache_sum
@@ -163,61 +154,3 @@ def make_usage(
 
 def _nonneg(value: int | None) -> int | None:
     return None if value is None else max(value, 0)
-
-
-_FINISH = {
-    "stop": "stop",
-    "end_turn": "stop",
-    "stop_sequence": "stop",
-    "complete": "stop",
-    "eos": "stop",
-    "length": "length",
-    "max_tokens": "length",
-    "model_length": "length",
-    "tool_call": "tool_calls",
-    "tool_calls": "tool_calls",
-    "tool_use": "tool_calls",
-    "tool-calls": "tool_calls",
-    "function_call": "tool_calls",
-    "content_filter": "content_filter",
-    "content-filter": "content_filter",
-    "safety": "content_filter",
-    "recitation": "content_filter",
-    "refusal": "content_filter",
-    "error": "error",
-}
-
-
-def finish_reason(raw: Any) -> tuple[str | None, str | None]:
-    """(Pulse finish reason, raw value) — §12 table in the Pulse SDK's words; unknown kept raw."""
-    if isinstance(raw, list):
-        raw = raw[0] if raw else None
-    text = as_str(raw)
-    if text is None:
-        return None, None
-    return _FINISH.get(text.lower(), text), text
-
-
-def reported_cost(attrs: Attrs) -> tuple[Decimal | None, str | None]:
-    """Provider/SDK-reported cost in cents (§10.1 cost chain, USD values), else (None, None)."""
-    details = as_dict(get_json(attrs, "langfuse.observation.cost_details")) or {}
-    usd = get_decimal(details, "total")
-    if usd is None:
-        usd = get_decimal(attrs, "gen_ai.usage.cost", "llm.cost.total")
-    if usd is None or usd < 0:
-        return None, None
-    return cents(usd * 100), "provider"
-
-
-def cents(value: Decimal) -> Decimal:
-    return value.quantize(_CENTS)
-
-
-def computed_cost(
-    provider: str, model: str | None, usage: Usage, at: datetime
-) -> tuple[Decimal | None, str | None]:
-    """Cost from the price table (genai-prices); (None, None) when the model is unknown."""
-    if not usage.known:
-        return None, None
-    cost = compute_cost_cents(provider, model, usage.pricing(), at)
-    return (cost, "computed") if cost is not None else (None, None)
