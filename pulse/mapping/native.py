@@ -1,4 +1,4 @@
-"""Native Pulse JSON (SPEC.md §3) -> TraceRecord / SpanRecord, with the exact validation rules.
+"""Native Pulse JSON (the ``/v1/traces|spans/async|batch`` routes) -> TraceRecord / SpanRecord.
 
 The body is a JSON array of 1..100 items. Unknown keys are ignored, ``null`` on an optional field
 means absent. One invalid item rejects the whole batch with ``InvalidInput("Validation failed",
@@ -250,7 +250,7 @@ def _read_item(
     values: dict[str, Any] = {}
     for name, required, reader in spec:
         raw = item.get(name)
-        if raw is None:  # absent and null are the same (SPEC.md §3)
+        if raw is None:  # absent and null are the same
             if required:
                 problems.append({"index": index, "field": name, "message": "Required"})
             continue

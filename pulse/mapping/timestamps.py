@@ -43,10 +43,22 @@ MIN_TIMESTAMP = datetime(1970, 1, 1, tzinfo=UTC)
 MAX_TIMESTAMP = datetime(9999, 12, 31, tzinfo=UTC)
 
 
+# First nanosecond Python's datetime cannot hold (year 10000), as Unix nanoseconds.
+END_UNIX_NANOS = 253_402_300_800 * 1_000_000_000
+
+
+def valid_unix_nanos(nanos: int) -> bool:
+    """Whether :func:`from_unix_nanos` accepts ``nanos`` and it is not the zero "unset" time
+    (an integer comparison: items are checked before any datetime is built)."""
+    return 0 < nanos < END_UNIX_NANOS
+
+
 def from_unix_nanos(nanos: int) -> datetime:
     """Datetime (UTC) from OTLP ``time_unix_nano``. Raises ValueError outside the storable range."""
     if nanos < 0:
         raise ValueError("negative timestamp")
+    if nanos >= END_UNIX_NANOS:
+        raise ValueError("timestamp out of range")
     seconds, rem = divmod(nanos, 1_000_000_000)
     try:
         return datetime.fromtimestamp(seconds, tz=UTC) + timedelta(microseconds=rem // 1000)

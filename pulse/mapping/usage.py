@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pulse.mapping.attrs import Attrs, as_dict, get_int, get_json
-
 
 @dataclass(frozen=True, slots=True)
 class Usage:
@@ -26,7 +24,7 @@ class Usage:
     total: int | None = None
 
     def metadata(self) -> dict[str, int]:
-        """The breakdown kept in trace metadata (MAPPING.md §12: only what was reported)."""
+        """The breakdown kept in trace metadata (only what was reported)."""
         pairs = {
             "cache_read_input_tokens": self.cache_read,
             "cache_creation_input_tokens": self.cache_creation,
@@ -38,82 +36,6 @@ class Usage:
     @property
     def known(self) -> bool:
         return self.input is not None or self.output is not None
-
-
-# §10.1 input/output chains across conventions (first present wins). Provider "details" keys
-# (gen_ai.usage.details.*, *_details.* other than cache/reasoning) are never summed (§12).
-INPUT_KEYS = (
-    "gen_ai.usage.input_tokens",
-    "gen_ai.usage.prompt_tokens",
-    "llm.token_count.prompt",
-    "ai.usage.inputTokens",
-    "ai.usage.promptTokens",
-)
-OUTPUT_KEYS = (
-    "gen_ai.usage.output_tokens",
-    "gen_ai.usage.completion_tokens",
-    "llm.token_count.completion",
-    "ai.usage.outputTokens",
-    "ai.usage.completionTokens",
-)
-CACHE_READ_CURRENT = (
-    "gen_ai.usage.cache_read.input_tokens",
-    "llm.token_count.prompt_details.cache_read",
-)
-CACHE_WRITE_CURRENT = (
-    "gen_ai.usage.cache_creation.input_tokens",
-    "llm.token_count.prompt_details.cache_write",
-)
-# OpenLLMetry <= 0.4 names: their prompt_tokens is the Anthropic-native input (cache excluded).
-CACHE_READ_LEGACY = ("gen_ai.usage.cache_read_input_tokens",)
-CACHE_WRITE_LEGACY = ("gen_ai.usage.cache_creation_input_tokens",)
-REASONING_KEYS = (
-    "gen_ai.usage.reasoning.output_tokens",
-    "llm.usage.reasoning_tokens",
-    "llm.token_count.completion_details.reasoning",
-    "ai.usage.reasoningTokens",
-)
-TOTAL_KEYS = (
-    "gen_ai.usage.total_tokens",
-    "llm.usage.total_tokens",
-    "llm.token_count.total",
-    "ai.usage.totalTokens",
-)
-
-
-def usage_from_attrs(attrs: Attrs, *, anthropic_native: bool = False) -> Usage:
-    """Usage from span/event attributes of any convention (§10.1, §12)."""
-    read = get_int(attrs, *CACHE_READ_CURRENT)
-    write = get_int(attrs, *CACHE_WRITE_CURRENT)
-    legacy = False
-    if read is None and write is None:
-        read, write = get_int(attrs, *CACHE_READ_LEGACY), get_int(attrs, *CACHE_WRITE_LEGACY)
-        legacy = read is not None or write is not None
-    provider_read, provider_write = _vercel_provider_cache(attrs)
-    if read is None and write is None and (provider_read or provider_write):
-        read, write, legacy = provider_read, provider_write, True
-    if read is None:
-        read = get_int(attrs, "ai.usage.cachedInputTokens")
-    return make_usage(
-        get_int(attrs, *INPUT_KEYS),
-        get_int(attrs, *OUTPUT_KEYS),
-        cache_read=read,
-        cache_creation=write,
-        reasoning=get_int(attrs, *REASONING_KEYS),
-        total=get_int(attrs, *TOTAL_KEYS),
-        cache_excluded=True if anthropic_native and legacy else None,
-    )
-
-
-def _vercel_provider_cache(attrs: Attrs) -> tuple[int | None, int | None]:
-    """Anthropic cache fields from Vercel ``ai.response.providerMetadata`` (Anthropic-native)."""
-    meta = as_dict(get_json(attrs, "ai.response.providerMetadata")) or {}
-    anthropic = as_dict(meta.get("anthropic")) or {}
-    usage = as_dict(anthropic.get("usage")) or anthropic
-    return (
-        get_int(usage, "cache_read_input_tokens", "cacheReadInputTokens"),
-        get_int(usage, "cache_creation_input_tokens", "cacheCreationInputTokens"),
-    )
 
 
 def make_usage(
