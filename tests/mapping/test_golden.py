@@ -7,7 +7,9 @@ import json
 
 import pytest
 
-from tests.mapping.golden import expected_path, fixtures, mapped, mismatches
+from pulse.mapping import map_logs, map_traces
+from pulse.mapping.signals import map_metrics_result
+from tests.mapping.golden import decode, expected_path, fixtures, mapped, mismatches
 
 FIXTURES = fixtures()
 
@@ -26,3 +28,10 @@ def test_fixture_maps_to_expected(path, via) -> None:
     actual = mapped(path, via)
     problems = mismatches(expected, actual)
     assert problems == [], "\n".join(problems[:20])
+
+
+@pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
+def test_fixture_maps_without_swallowed_exceptions(path) -> None:
+    signal, msg = decode(path, "json")
+    mapper = {"traces": map_traces, "logs": map_logs, "metrics": map_metrics_result}[signal]
+    assert mapper(msg).errors == []
