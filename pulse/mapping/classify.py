@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import replace
 
-from pulse.mapping.attrs import as_str, get_str, has_prefix
+from pulse.mapping.attrs import get_str, has_prefix
 from pulse.mapping.families import registry
 from pulse.mapping.families.base import DROP, SPAN, TRACE, Decision, Rule
 from pulse.mapping.otlp.items import Item
@@ -73,7 +73,7 @@ def apply_aggregate_guard(items: list[Item], decisions: list[Decision]) -> list[
     out = list(decisions)
     for index, (item, decision) in enumerate(zip(items, decisions, strict=True)):
         if decision.target == TRACE and _has_trace_descendant(index, items, decisions, children):
-            event = decision.event_type or as_str(item.attrs.get("gen_ai.operation.name"))
+            event = decision.event_type or get_str(item.attrs, *registry.GENAI_OPERATION_KEYS)
             out[index] = replace(
                 decision, target=SPAN, kind="agent_run", event_type=event or item.name,
                 demoted=True,

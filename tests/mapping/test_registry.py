@@ -45,6 +45,7 @@ CHAINS = {
         "gen_ai.openai.response.system_fingerprint", "openai.response.system_fingerprint",
     ),
     "TRACE_AGENT_NAME_KEYS": ("gen_ai.agent.name",),
+    "GENAI_OPERATION_KEYS": ("gen_ai.operation.name",),
     "INPUT_KEYS": (
         "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt",
         "ai.usage.inputTokens", "ai.usage.promptTokens",

@@ -15,7 +15,9 @@ A chain for a field lists, in this order, every family's *primary* names, then e
 *fallback* names, then every family's *last* names (:class:`~.base.Keys`). One documented
 exception: the token-usage chains consult OpenLLMetry's classic ``llm.usage.*`` names before
 OpenInference's ``llm.token_count.*`` (:data:`USAGE_ORDER`). ``tests/mapping/test_registry.py``
-pins every chain, so a change of order is always a visible decision.
+pins every chain, so a change of order is always a visible decision. A family's *hooks* (values
+kept only on some spans, such as Traceloop entities, read right after the primary tier; cache
+counts in provider metadata; trace and span metadata) are likewise collected in this order.
 
 **Detection order** (:data:`DETECTION_ORDER`): the first family whose ``detect`` accepts a span
 names it (its ``source``); most specific signatures first; OTel GenAI is the default.
@@ -24,7 +26,8 @@ names it (its ``source``); most specific signatures first; OTel GenAI is the def
 override first, then Claude Code's own span types, then the rules that read a convention's
 attributes on any span (GenAI operation, OpenInference kind, OpenLLMetry request type / span kind),
 then the rules that apply only to their own family's spans (Vercel, pydantic-ai); the generic
-fallback (:mod:`pulse.mapping.classify`) decides the rest.
+fallback (:mod:`pulse.mapping.classify`) decides the rest. Log records: Claude Code, then Codex
+(:data:`LOG_DETECTION_ORDER`); any other record is a GenAI event or dropped.
 
 Everything here is computed once, at import.
 """
@@ -139,5 +142,8 @@ IO_METADATA = _hooks("io_metadata")
 CONDITIONAL = _hooks("conditional")
 TOOL_SPAN_PREFIXES = tuple(f.tool_span_prefix for f in REGISTRY if f.tool_span_prefix)
 GENAI_PREFIXES = tuple(dict.fromkeys(p for f in REGISTRY for p in f.prefixes))
-# a trace names its agent only by the GenAI attribute (the span chain above is for agent spans)
+# Where one family's own names are meant rather than a cross-family chain:
+# a trace names its agent only by the GenAI attribute (the chain above is for agent spans), and a
+# demoted would-be trace takes its event type from the GenAI operation.
 TRACE_AGENT_NAME_KEYS = OTEL_GENAI.fields[Field.AGENT_NAME].primary
+GENAI_OPERATION_KEYS = OTEL_GENAI.fields[Field.OPERATION].primary
