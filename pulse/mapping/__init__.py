@@ -13,7 +13,7 @@ Inside the package:
 * ``classify`` (trace / span / drop / fold), ``fields`` (chain-driven field resolution),
   ``trace_builder`` / ``span_builder`` / ``assemble`` (records), ``signals`` (entry points);
 * ``usage`` / ``cost`` / ``pricing`` / ``finish`` / ``providers`` - normalisation shared by all
-  paths; ``metric_points`` - OTLP metrics; ``attrs`` / ``content`` / ``jsonsafe`` /
+  paths; ``otlp_metrics`` - OTLP metric points; ``attrs`` / ``content`` / ``jsonsafe`` /
   ``timestamps`` - small shared helpers.
 
 The names below are the package's public surface: every other layer imports mapping through

@@ -28,8 +28,8 @@ from pulse.mapping.families.base import DROP, FOLD, TRACE, Decision
 from pulse.mapping.families.claude_code import logs as claude_code_logs
 from pulse.mapping.families.claude_code import spans as claude_code_spans
 from pulse.mapping.families.otel_genai import DETAILS_EVENT, LEGACY_EVENTS
-from pulse.mapping.metric_points import map_metric_points
 from pulse.mapping.otlp.items import Item, Rejects, log_items, span_items
+from pulse.mapping.otlp_metrics import map_metric_points
 from pulse.mapping.span_builder import build_span
 from pulse.mapping.trace_builder import build_trace
 from pulse.records import MetricPoint, SpanRecord, TraceRecord
