@@ -18,7 +18,7 @@ for WANT in .venv .venv-capture .venv-oai21 .venv-openlit .venv-openlit136 node;
   want "$@" || continue
   case $WANT in
     .venv) build .venv -e '.[dev]' ;;
-    .venv-capture) build .venv-capture -e '.[dev]' -r $HERE/requirements-anthropic.txt ;;
+    .venv-capture) build .venv-capture -e '.[dev]' -r $HERE/requirements-capture.txt ;;
     .venv-oai21) build .venv-oai21 -r $HERE/requirements-openai-v2-2.1b0.txt ;;
     .venv-openlit) build .venv-openlit -r $HERE/requirements-openlit-1.45.txt ;;
     .venv-openlit136) build .venv-openlit136 -r $HERE/requirements-openlit-1.36.txt ;;

@@ -1,6 +1,7 @@
 """anthropic SDK (its own spans are on by default) + an optional instrumentor.
 
-CAPTURE_INSTRUMENTOR=openllmetry | openinference | none. Calls: 1 non-streamed
+CAPTURE_INSTRUMENTOR=openllmetry | openllmetry-events (use_attributes=False: content
+as per-message log events) | openinference | none. Calls: 1 non-streamed
 text, 2 streamed text (messages.stream), 3 a tool_use response, 4 the
 follow-up with the tool_result.
 """
@@ -16,6 +17,10 @@ if kind == "openllmetry":
     from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor
 
     AnthropicInstrumentor().instrument()
+elif kind == "openllmetry-events":
+    from opentelemetry.instrumentation.anthropic import AnthropicInstrumentor
+
+    AnthropicInstrumentor(use_attributes=False).instrument()
 elif kind == "openinference":
     from openinference.instrumentation.anthropic import AnthropicInstrumentor
 

@@ -1,8 +1,9 @@
-"""openai client + opentelemetry-instrumentation-openai-v2: four chat calls.
+"""openai client + an instrumentor: four chat calls.
 
 1 non-streamed text, 2 streamed text (include_usage), 3 a tool-call response,
-4 the follow-up with the tool result. The content mode comes from the
-environment the capture runner sets (see run.py scenarios).
+4 the follow-up with the tool result. CAPTURE_INSTRUMENTOR=openai-v2 (default;
+content mode from the environment, see scenarios.py) | openllmetry |
+openllmetry-events (OpenLLMetry's OpenAIInstrumentor with use_attributes=False).
 """
 
 import os
@@ -12,9 +13,16 @@ from otel_setup import setup
 setup()
 
 from openai import OpenAI  # noqa: E402
-from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor  # noqa: E402
 
-OpenAIInstrumentor().instrument()
+kind = os.environ.get("CAPTURE_INSTRUMENTOR", "openai-v2")
+if kind == "openai-v2":
+    from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
+
+    OpenAIInstrumentor().instrument()
+else:
+    from opentelemetry.instrumentation.openai import OpenAIInstrumentor
+
+    OpenAIInstrumentor(use_attributes=kind != "openllmetry-events").instrument()
 client = OpenAI(base_url=os.environ["FAKE_BASE_URL"] + "/v1", api_key="sk-capture-fake")
 MODEL = "gpt-4o-mini"
 SYSTEM = {"role": "system", "content": "You are terse."}
