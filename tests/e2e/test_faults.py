@@ -32,7 +32,7 @@ from pulse.main import build_app, ingest_pipeline
 from pulse.storage import accounts
 from pulse.storage.db import EmbeddedPostgres, open_pool
 from pulse.storage.migrate import migrate
-from tests.e2e.test_cli_serve import CLI, KEY, clean_env, free_port
+from tests.support.cli import CLI, KEY, clean_env, free_port
 from tests.factories import span_item
 
 PG_USER = "embedded_postgres" if os.geteuid() == 0 else None
