@@ -377,10 +377,10 @@ def main(argv: list[str] | None = None) -> int:
     settings: Settings | None = None
     try:
         settings = _load(args)
-        logging.basicConfig(
-            level=settings.log_level.upper(),
-            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        )
+        level = getattr(logging, settings.log_level.upper())
+        if args.command != "serve" and not args.debug:
+            level = max(level, logging.WARNING)  # one-shot commands print their own results
+        logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
         return _dispatch(settings, args)
     except KeyboardInterrupt:
         return 130

@@ -85,7 +85,11 @@ class EmbeddedPostgres:
             raise ConfigError(_start_failure(self.pg_dir, cause))
         self._keeper = keeper
         url = with_database(reply["url"], EMBEDDED_DB_NAME)
-        ensure_database(url)
+        try:
+            ensure_database(url)
+        except BaseException:
+            self.stop()
+            raise
         return url
 
     def stop(self) -> None:

@@ -8,6 +8,7 @@ Real subprocesses of the installed command, free ports, their own temp directori
 from __future__ import annotations
 
 import contextlib
+import os
 import socket
 import subprocess
 from pathlib import Path
@@ -142,3 +143,11 @@ def test_debug_shows_the_traceback(tmp_path):
     env["DATABASE_URL"] = f"postgresql://postgres@127.0.0.1:{free_port()}/pulse"
     done = run(tmp_path, "migrate", "--debug", env=env)
     assert done.returncode != 0 and "Traceback" in done.stderr
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="as root the embedded server needs unshare")
+def test_embedded_as_root_without_unshare_names_the_ways_out(tmp_path):
+    env = clean_env(free_port())
+    env["PATH"] = str(tmp_path)  # no util-linux here
+    one_line_error(run(tmp_path, "projects", "list", "--data-dir", str(tmp_path / "d"), env=env),
+                   "unshare", "DATABASE_URL")
