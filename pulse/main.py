@@ -18,7 +18,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -238,7 +238,18 @@ def announce_key(key: accounts.NewKey, out: TextIO = sys.stdout) -> None:
     )
 
 
-async def serve(settings: Settings) -> None:
+def listen_failure(what: str, host: str, port: int, setting: str, alternative: str = "") -> str:
+    """The one-line start-up error for a port we cannot listen on (the CLI checks first)."""
+    return (
+        f"Cannot listen for {what} on {host}:{port} (the port is in use, or the address is not"
+        f" available): stop the program using it, or set {setting} to another host:port"
+        + (f" ({alternative})" if alternative else "")
+    )
+
+
+async def serve(
+    settings: Settings, announce: Callable[[accounts.NewKey], None] = announce_key
+) -> None:
     async with contextlib.AsyncExitStack() as stack:
         db = await stack.enter_async_context(open_database(settings))
         flavour = (
@@ -250,7 +261,7 @@ async def serve(settings: Settings) -> None:
         if settings.create_default_project:
             key = await accounts.ensure_default_project(db.pool)
             if key is not None:
-                announce_key(key)
+                announce(key)
         await load_custom_prices(settings, db.pool)
         if settings.role in ("all", "ingest"):  # one role deletes, the query API only reads
             await stack.enter_async_context(
@@ -260,7 +271,13 @@ async def serve(settings: Settings) -> None:
         app = build_app(settings, db.pool, pipeline)
         if settings.role in ("all", "ingest") and settings.grpc_enabled:
             receiver = grpc_receiver(settings, db.pool, pipeline, app.state.keys)
-            await stack.enter_async_context(receiver)
+            try:
+                await stack.enter_async_context(receiver)
+            except (OSError, RuntimeError) as exc:  # grpcio: RuntimeError("Failed to bind ...")
+                raise ConfigError(listen_failure(
+                    "OTLP gRPC", settings.grpc_host, settings.grpc_port,
+                    "PULSE_GRPC_ENDPOINT", "or PULSE_GRPC_ENABLED=false",
+                )) from exc
             print(f"OTLP gRPC listening on {settings.grpc_host}:{receiver.port}", flush=True)
         config = uvicorn.Config(
             app,

