@@ -31,7 +31,6 @@ from pulse.mapping import (
 )
 from pulse.pipeline import codec
 
-PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 SIGNALS = ("traces", "logs", "metrics")
 ARRAY_HINT = (
