@@ -1,9 +1,8 @@
-"""The one table turning error kinds into OTLP answers: HTTP status and gRPC code (DESIGN.md
-"Errors by meaning"; habit 12).
+"""The one table turning error kinds into OTLP answers: HTTP status and gRPC code (both
+receivers use it; the table for users is in docs/otlp.md, "Errors").
 
 Retryable vs permanent follows the OTLP specification (opentelemetry-proto
-``docs/specification.md``, "Failures"; MAPPING.md §7), so exporters retry only what is worth
-retrying:
+``docs/specification.md``, "Failures"), so exporters retry only what is worth retrying:
 
 * HTTP: 429/502/503/504 are retryable (we send 503 with ``Retry-After``); every other status is
   permanent, so bad input answers 400/413/415 and the exporter drops the batch.
@@ -38,7 +37,7 @@ from pulse.errors import (
 _GRPC_CODES: tuple[tuple[type[PulseError], grpc.StatusCode], ...] = (
     (PayloadTooLarge, grpc.StatusCode.RESOURCE_EXHAUSTED),  # no RetryInfo: permanent
     (UnsupportedMediaType, grpc.StatusCode.INVALID_ARGUMENT),
-    (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),  # also Unprocessable
+    (InvalidInput, grpc.StatusCode.INVALID_ARGUMENT),
     (Unauthorized, grpc.StatusCode.UNAUTHENTICATED),
     (Forbidden, grpc.StatusCode.PERMISSION_DENIED),
     (NotFound, grpc.StatusCode.NOT_FOUND),

@@ -26,11 +26,11 @@ _INSERT = """
 INSERT INTO pulse.metric_points
     (project_id, "timestamp", name, value, attributes, temporality, unit, service_name,
      series_hash)
-SELECT %s, t.ts, t.name, t.value, t.attributes::jsonb, t.temporality, t.unit, t.service_name,
-       t.series_hash
-FROM unnest(%s::timestamptz[], %s::text[], %s::float8[], %s::text[], %s::text[], %s::text[],
-            %s::text[], %s::text[])
-     AS t(ts, name, value, attributes, temporality, unit, service_name, series_hash)
+SELECT t.project_id, t.ts, t.name, t.value, t.attributes::jsonb, t.temporality, t.unit,
+       t.service_name, t.series_hash
+FROM unnest(%s::uuid[], %s::timestamptz[], %s::text[], %s::float8[], %s::text[], %s::text[],
+            %s::text[], %s::text[], %s::text[])
+     AS t(project_id, ts, name, value, attributes, temporality, unit, service_name, series_hash)
 ON CONFLICT DO NOTHING
 """
 
@@ -59,26 +59,30 @@ def series_hash(attributes_json: str) -> str:
     return hashlib.md5(attributes_json.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
+def _float(value: float | None) -> float | None:
+    return None if value is None else float(value)  # None: the database refuses the point
+
+
 def _text(value: str | None) -> str | None:
     return None if value is None else value.replace("\x00", "\ufffd")
 
 
 async def write_metric_points(
-    pool: AsyncConnectionPool, project_id: UUID, points: Sequence[MetricPoint]
+    pool: AsyncConnectionPool, items: Sequence[tuple[UUID, MetricPoint]]
 ) -> int:
-    """Insert ``points`` for ``project_id`` in one statement; return how many were new."""
-    if not points:
+    """Insert ``(project_id, point)`` pairs in one statement; return how many were new."""
+    if not items:
         return 0
-    columns: list[list[Any]] = [[] for _ in range(8)]
-    for p in points:
+    columns: list[list[Any]] = [[] for _ in range(9)]
+    for project_id, p in items:
         attrs = canonical_attributes(p.attributes)
-        row = (p.timestamp, _text(p.name), float(p.value), attrs, p.temporality, _text(p.unit),
-               _text(p.service_name), series_hash(attrs))
+        row = (project_id, p.timestamp, _text(p.name), _float(p.value), attrs, p.temporality,
+               _text(p.unit), _text(p.service_name), series_hash(attrs))
         for column, value in zip(columns, row, strict=True):
             column.append(value)
     try:
         async with pool.connection() as conn, conn.cursor() as cur:
-            await cur.execute(_INSERT, (project_id, *columns))
+            await cur.execute(_INSERT, columns)
             return max(cur.rowcount, 0)
     except RETRYABLE_ERRORS as exc:
         raise Retryable(f"database unavailable: {exc}") from exc

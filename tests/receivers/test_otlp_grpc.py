@@ -1,6 +1,6 @@
-"""OTLP/gRPC receiver (SPEC.md §5, issue 3): a real ``grpc.aio`` channel against
-:class:`GrpcReceiver` - Export of every signal, authentication, partial success, gzip, size limit,
-status codes for throttling and failures, and rows identical to the HTTP transports'."""
+"""OTLP/gRPC receiver (docs/otlp.md): a real ``grpc.aio`` channel against :class:`GrpcReceiver` -
+Export of every signal, authentication, partial success, gzip, size limit, malformed requests,
+status codes for throttling and failures, and rows identical to the HTTP transport's."""
 
 from __future__ import annotations
 
@@ -16,29 +16,31 @@ from google.rpc import error_details_pb2, status_pb2
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
 from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
 
 import tests.conftest as shared
 from pulse.api.deps import KeyAuthenticator
-from pulse.collector.grpc import GrpcReceiver
-from pulse.collector.ingest import Ingestor
-from pulse.errors import Overloaded, Retryable
+from pulse.errors import Retryable
+from pulse.receivers.otlp_grpc import GrpcReceiver
 from pulse.records import ApiKeyInfo
-from pulse.storage.metrics import list_metric_points, write_metric_points
-from tests.collector import test_otlp_http as base
-from tests.collector.test_otlp_http import (
+from pulse.storage.metric_points import list_metric_points
+from tests.mapping.golden import decode, expected_path
+from tests.support.otlp import (
     FIXTURES,
     PROTO,
-    _generic_span_request,
     body_of,
     comparable,
+    drained,
+    fixture,
+    full_ingestor,
+    generic_span_request,
     post,
     rows,
     wait_rows,
 )
-from tests.mapping.golden import decode, expected_path
-
-otlp_url, otlp, otlp_grpc = base.otlp_url, base.otlp, base.otlp_grpc  # shared fixtures
 
 STUBS = {
     "traces": trace_service_pb2_grpc.TraceServiceStub,
@@ -48,18 +50,14 @@ STUBS = {
 
 
 @pytest_asyncio.fixture(loop_scope="session")
-async def channel(otlp_grpc: str) -> AsyncIterator[grpc.aio.Channel]:
+async def channel(grpc_target: str) -> AsyncIterator[grpc.aio.Channel]:
     options = [("grpc.max_send_message_length", -1), ("grpc.max_receive_message_length", -1)]
-    async with grpc.aio.insecure_channel(otlp_grpc, options=options) as ch:
+    async with grpc.aio.insecure_channel(grpc_target, options=options) as ch:
         yield ch
 
 
 def auth(project) -> tuple[tuple[str, str], ...]:
     return (("authorization", f"Bearer {project.key}"),)
-
-
-def fixture(prefix: str):
-    return next(p for p in FIXTURES if p.stem.startswith(prefix))
 
 
 async def export(channel, path, metadata, **kwargs) -> Any:
@@ -68,44 +66,45 @@ async def export(channel, path, metadata, **kwargs) -> Any:
 
 
 @pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
-async def test_every_fixture_exports(channel, otlp, pool, project, path):
+async def test_every_fixture_exports(channel, http, pool, pipeline, project, path):
     expected = json.loads(expected_path(path).read_text())
     resp = await export(channel, path, auth(project))
     counts = expected["counts"]
-    if expected["signal"] == "metrics":
+    if expected["signal"] == "metrics":  # durable in the queue, then stored by the writer loop
+        await drained(pipeline)
         assert len(await list_metric_points(pool, project.id)) == counts["metrics"]
         return
     bad = counts["rejected"] + counts["dropped"]
     assert resp.HasField("partial_success") == bool(bad) or resp.partial_success.error_message
-    await wait_rows(otlp, project, counts["traces"], counts["spans"])
+    await wait_rows(http, project, counts["traces"], counts["spans"])
 
 
 @pytest.mark.parametrize("prefix", ["01-", "06-", "13-"])
-async def test_grpc_and_http_give_identical_rows(channel, otlp, pool, prefix):
+async def test_grpc_and_http_give_identical_rows(channel, http, pool, prefix):
     path = fixture(prefix)
     counts = json.loads(expected_path(path).read_text())["counts"]
     a, b = await shared.make_project(pool), await shared.make_project(pool)
     await export(channel, path, auth(a))
     route, body = body_of(path, PROTO)
-    assert (await post(otlp, b, route, body)).status_code == 200
-    got_a = await wait_rows(otlp, a, counts["traces"], counts["spans"])
-    got_b = await wait_rows(otlp, b, counts["traces"], counts["spans"])
+    assert (await post(http, b, route, body)).status_code == 200
+    got_a = await wait_rows(http, a, counts["traces"], counts["spans"])
+    got_b = await wait_rows(http, b, counts["traces"], counts["spans"])
     assert comparable(got_a[0], "traceId") == comparable(got_b[0], "traceId")
     assert comparable(got_a[1], "spanId") == comparable(got_b[1], "spanId")
 
 
-async def test_partial_success(channel, otlp, project):
+async def test_partial_success(channel, http, project):
     resp = await export(channel, fixture("13-"), auth(project))
     assert resp.partial_success.rejected_spans == 4
     assert "dropped" in resp.partial_success.error_message
     stub = trace_service_pb2_grpc.TraceServiceStub(channel)
-    resp = await stub.Export(_generic_span_request(), metadata=auth(project), timeout=10)
+    resp = await stub.Export(generic_span_request(), metadata=auth(project), timeout=10)
     assert resp.partial_success.rejected_spans == 1
 
 
-async def test_gzip_compression(channel, otlp, project):
+async def test_gzip_compression(channel, http, project):
     await export(channel, fixture("01-"), auth(project), compression=grpc.Compression.Gzip)
-    await wait_rows(otlp, project, 2, 2)
+    await wait_rows(http, project, 2, 2)
 
 
 async def test_empty_request_succeeds(channel, project):
@@ -130,15 +129,13 @@ async def test_unauthenticated(channel, metadata, message):
 # --- receivers of our own: size limit and failure paths ------------------------------------------
 
 
-async def _receiver(ingestor, authenticate, write_metrics, max_bytes=1 << 20) -> GrpcReceiver:
-    return GrpcReceiver(ingestor, authenticate, write_metrics, host="127.0.0.1", port=0,
+def _receiver(ingestor, authenticate, max_bytes=1 << 20) -> GrpcReceiver:
+    return GrpcReceiver(ingestor, authenticate, host="127.0.0.1", port=0,
                         max_message_bytes=max_bytes)
 
 
 async def test_message_over_limit_is_resource_exhausted(pool, pipeline, project):
-    receiver = await _receiver(pipeline.ingestor, KeyAuthenticator(pool).check,
-                               lambda p, pts: write_metric_points(pool, p, pts),
-                               max_bytes=64 * 1024)
+    receiver = _receiver(pipeline.ingestor, KeyAuthenticator(pool).check, max_bytes=64 * 1024)
     async with receiver, grpc.aio.insecure_channel(f"127.0.0.1:{receiver.port}") as ch:
         big = ExportTraceServiceRequest()
         span = big.resource_spans.add().scope_spans.add().spans.add()
@@ -152,17 +149,6 @@ async def test_message_over_limit_is_resource_exhausted(pool, pipeline, project)
         assert not resp.HasField("partial_success")
 
 
-class _Refusing(Ingestor):
-    def __init__(self) -> None:
-        super().__init__(write=None)  # type: ignore[arg-type]
-
-    async def ingest(self, project_id, records, *, wait="durable") -> int:
-        raise Overloaded("Ingest queue full, retry later", retry_after=4)
-
-    async def ingest_payload(self, project_id, payload, traces, spans) -> int:
-        raise Overloaded("Ingest queue full, retry later", retry_after=4)
-
-
 async def _anyone(token: str) -> ApiKeyInfo:
     return ApiKeyInfo(key_id=UUID(int=1), project_id=UUID(int=2))
 
@@ -173,10 +159,6 @@ async def _db_down(token: str) -> ApiKeyInfo:
 
 async def _bug(token: str) -> ApiKeyInfo:
     raise RuntimeError("boom")
-
-
-async def _no_metrics(project_id, points) -> None:
-    raise Retryable("database unavailable", retry_after=1)
 
 
 def retry_delay(err: grpc.aio.AioRpcError) -> int | None:
@@ -199,35 +181,74 @@ async def _call(receiver: GrpcReceiver, prefix: str) -> grpc.aio.AioRpcError:
         return err.value
 
 
-async def test_queue_full_is_unavailable_with_retry_info():
-    err = await _call(await _receiver(_Refusing(), _anyone, _no_metrics), "01-")
+@pytest.mark.parametrize("prefix", ["01-", "06-", "09-"])  # traces, logs, metrics
+async def test_queue_full_is_unavailable_with_retry_info(prefix: str):
+    ingestor = await full_ingestor()
+    err = await _call(_receiver(ingestor, _anyone), prefix)
     assert err.code() == grpc.StatusCode.UNAVAILABLE
-    assert retry_delay(err) == 4
-
-
-async def test_metrics_database_down_is_unavailable():
-    err = await _call(await _receiver(_Refusing(), _anyone, _no_metrics), "09-")
-    assert err.code() == grpc.StatusCode.UNAVAILABLE
-    assert retry_delay(err) == 1
+    assert retry_delay(err) >= 1
+    assert ingestor.metrics.rejected.labels("queue_full")._value.get() > 0
 
 
 async def test_auth_database_down_is_unavailable():
-    err = await _call(await _receiver(_Refusing(), _db_down, _no_metrics), "06-")
+    err = await _call(_receiver(await full_ingestor(), _db_down), "06-")
     assert err.code() == grpc.StatusCode.UNAVAILABLE
     assert retry_delay(err) == 2
 
 
 async def test_unexpected_failure_is_internal_not_unknown():
-    err = await _call(await _receiver(_Refusing(), _bug, _no_metrics), "01-")
+    err = await _call(_receiver(await full_ingestor(), _bug), "01-")
     assert err.code() == grpc.StatusCode.INTERNAL
     assert retry_delay(err) is None
 
 
-async def test_logs_sent_to_trace_service_are_rejected_not_stored(channel, otlp, project):
+async def test_logs_sent_to_trace_service_are_rejected_not_stored(channel, http, project):
     _, logs = decode(fixture("06-"), "protobuf")
     as_traces = ExportTraceServiceRequest()
     as_traces.ParseFromString(logs.SerializeToString())  # same field numbers, id-less "spans"
     stub = trace_service_pb2_grpc.TraceServiceStub(channel)
     resp = await stub.Export(as_traces, metadata=auth(project), timeout=10)
     assert resp.partial_success.rejected_spans > 0
-    assert await rows(otlp, project, "traces") == []
+    assert await rows(http, project, "traces") == []
+
+
+# --- the request bytes are parsed once, by the mapping worker ------------------------------------
+
+
+def _raw_export(channel, service: str):
+    """Export with the request as raw bytes (no client-side serialization)."""
+    return channel.unary_unary(
+        f"/{service}/Export",
+        request_serializer=lambda body: body,
+        response_deserializer=ExportTraceServiceResponse.FromString,
+    )
+
+
+@pytest.mark.parametrize("service", [
+    "opentelemetry.proto.collector.trace.v1.TraceService",
+    "opentelemetry.proto.collector.logs.v1.LogsService",
+    "opentelemetry.proto.collector.metrics.v1.MetricsService",
+])
+async def test_malformed_request_is_invalid_argument(channel, pipeline, project, service):
+    before = pipeline.metrics.rejected.labels("otlp_malformed")._value.get()
+    with pytest.raises(grpc.aio.AioRpcError) as err:
+        await _raw_export(channel, service)(b"\x0a\xff\xff garbage", metadata=auth(project),
+                                            timeout=10)
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert "invalid" in err.value.details().lower()
+    assert pipeline.metrics.rejected.labels("otlp_malformed")._value.get() == before + 1
+
+
+async def test_raw_bytes_and_stub_exports_store_the_same_rows(channel, http, pool):
+    path = fixture("01-")
+    counts = json.loads(expected_path(path).read_text())["counts"]
+    a, b = await shared.make_project(pool), await shared.make_project(pool)
+    _, body = body_of(path, PROTO)
+    resp = await _raw_export(channel, "opentelemetry.proto.collector.trace.v1.TraceService")(
+        body, metadata=auth(a), timeout=10)
+    assert isinstance(resp, ExportTraceServiceResponse)
+    await export(channel, path, auth(b))
+    got_a = await wait_rows(http, a, counts["traces"], counts["spans"])
+    got_b = await wait_rows(http, b, counts["traces"], counts["spans"])
+    assert comparable(got_a[0], "traceId") == comparable(got_b[0], "traceId")
+    assert comparable(got_a[1], "spanId") == comparable(got_b[1], "spanId")

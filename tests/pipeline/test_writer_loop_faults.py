@@ -1,4 +1,5 @@
-"""The writer loop against a real database: poison records, undecodable and corrupted entries.
+"""The writer loop against a real database: poison records and metric points, undecodable and
+corrupted entries, replays.
 
 Exact-count oracles: every good record lands exactly once, every bad one is dead-lettered once.
 """
@@ -9,14 +10,13 @@ import asyncio
 import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
-from pulse.collector import codec
-from pulse.collector.metrics import IngestMetrics
-from pulse.collector.queue import FileQueue
-from pulse.collector.writer_loop import WriterLoop
-from pulse.records import SpanRecord, TraceRecord
+from pulse.main import storage_functions
+from pulse.pipeline import IngestMetrics, WriterLoop, codec
+from pulse.queue import FileQueue
+from pulse.records import MetricPoint, SpanRecord, TraceRecord
 from pulse.storage import writer
+from pulse.storage.metric_points import list_metric_points
 from tests.conftest import make_project
 
 T0 = datetime(2026, 2, 1, tzinfo=UTC)
@@ -47,9 +47,13 @@ async def drain(queue: FileQueue, timeout: float = 15.0) -> None:
     assert queue.depth() == 0, "writer loop did not drain the queue"
 
 
+def good_point(i: int, name: str = "claude_code.token.usage") -> MetricPoint:
+    return MetricPoint(timestamp=T0 + timedelta(seconds=i), name=name, value=float(i),
+                       attributes={"type": "input", "i": i}, temporality="delta", unit="tokens")
+
+
 def loop_for(queue, pool, metrics) -> WriterLoop:
-    return WriterLoop(queue, partial(writer.write_records, pool),
-                      partial(writer.write_dead_letters, pool), metrics, linger_s=0.01)
+    return WriterLoop(queue, storage_functions(pool), metrics, linger_s=0.01)
 
 
 async def test_poison_record_is_dead_lettered_and_the_rest_of_its_batch_lands(pool, tmp_path):
@@ -92,7 +96,7 @@ async def test_corrupted_queue_tail_is_cut_and_the_rest_replays(pool, tmp_path):
     segment = max((tmp_path / "q").glob("*.seg"))
     segment.write_bytes(segment.read_bytes()[:-40])
     async with FileQueue(tmp_path / "q", max_bytes=1 << 24) as queue:
-        assert queue.stats.recovered_truncated_records == 1
+        assert queue.recovered.truncated_records == 1
         assert queue.depth() == 4
         async with loop_for(queue, pool, IngestMetrics()):
             await drain(queue)
@@ -115,3 +119,26 @@ async def test_replay_after_restart_never_duplicates(pool, tmp_path):
     count = await rows(pool, "SELECT count(*) FROM pulse.traces WHERE project_id = %s",
                        project.id)
     assert count[0][0] == 10
+
+
+async def test_poison_metric_point_is_dead_lettered_and_the_rest_lands(pool, tmp_path):
+    project = await make_project(pool)
+    points = [good_point(i) for i in range(6)]
+    poison = replace(good_point(99), name=None)  # NOT NULL: the database refuses it for good
+    metrics = IngestMetrics()
+    async with FileQueue(tmp_path / "q", max_bytes=1 << 24) as queue:
+        await queue.append(codec.encode(project.id, [good_trace(0)], points[:2] + [poison]))
+        await queue.append(codec.encode(project.id, [], points[2:]))
+        await queue.append(codec.encode(project.id, [], points[:3]))  # a re-sent export
+        async with loop_for(queue, pool, metrics):
+            await drain(queue)
+    stored = await list_metric_points(pool, project.id)
+    assert sorted(p["value"] for p in stored) == [float(i) for i in range(6)]  # each once
+    assert len(await rows(pool, "SELECT 1 FROM pulse.traces WHERE project_id = %s",
+                          project.id)) == 1
+    dead = await rows(pool, "SELECT kind, reason, payload FROM pulse.dead_letters"
+                            " WHERE project_id = %s", project.id)
+    assert len(dead) == 1
+    assert dead[0][0] == "metric_point" and "null" in dead[0][1].lower()
+    assert '"value":99.0' in dead[0][2]
+    assert metrics.dead_lettered.labels("metric_point")._value.get() == 1

@@ -1,7 +1,9 @@
 """Prometheus metrics of the ingest path (``GET /metrics``), on a registry per service instance.
 
-Every accepted item, every rejection (by reason), every dead-lettered record, the queue's depth
-and bytes, write batch sizes and latencies and the ingest-to-commit lag (SPEC.md §7, issue 4).
+Every accepted item (by signal: traces, spans, metric_points), every rejection (by reason), every
+dead-lettered record, the queue's depth and bytes, write batch sizes and latencies and the
+ingest-to-commit lag. (Named ``telemetry`` so that no two modules of the project are called
+``metrics``.)
 """
 
 from __future__ import annotations
@@ -30,7 +32,8 @@ class IngestMetrics:
             ["kind"], registry=r,
         )
         self.written = Counter(
-            "pulse_written_records", "Records written to the database (new or already present)",
+            "pulse_written_records",
+            "Records and metric points written to the database (new or already present)",
             registry=r,
         )
         self.write_retries = Counter(
@@ -38,7 +41,7 @@ class IngestMetrics:
             registry=r,
         )
         self.batch_records = Histogram(
-            "pulse_write_batch_records", "Records per database write batch",
+            "pulse_write_batch_records", "Records and metric points per database write batch",
             buckets=(1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000), registry=r,
         )
         self.write_seconds = Histogram(

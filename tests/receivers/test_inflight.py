@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from pulse.collector.http import InflightLimit
+from pulse.receivers.inflight import InflightLimit
 
 
 class HoldingApp:

@@ -1,10 +1,12 @@
-"""CPU-bound OTLP decoding and mapping, in worker processes when configured.
+"""OTLP decoding and mapping, in worker processes when configured: where OTLP bytes are parsed,
+once.
 
 Mapping a GenAI span costs ~90 us of pure Python; on the event loop that caps one process at a
 few thousand spans/s while the database and the other cores idle. ``Mapper`` runs decode + map +
-queue encoding in a ``ProcessPoolExecutor`` (spawned workers: the service has threads, so no
-fork) and hands the main process a ready queue payload, which it only has to append durably.
-Mapping still happens *before* the acknowledgement, so ``partial_success`` stays exact.
+queue encoding of one export body (the raw bytes the receiver got, protobuf or OTLP/JSON) in a
+``ProcessPoolExecutor`` (spawned workers: the service has threads, so no fork) and hands the main
+process a ready queue payload, which it only has to append durably. Mapping still happens
+*before* the acknowledgement, so ``partial_success`` stays exact.
 
 ``workers=0`` runs the same function inline (tests, tiny deployments).
 """
@@ -18,11 +20,23 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from uuid import UUID
 
-from pulse.collector import codec
-from pulse.errors import PulseError, Retryable
-from pulse.mapping import decode_logs_request, decode_traces_request, map_logs, map_traces
+from pulse.errors import InvalidInput, PulseError, Retryable
+from pulse.mapping import (
+    decode_logs_request,
+    decode_metrics_request,
+    decode_traces_request,
+    map_logs,
+    map_metrics,
+    map_traces,
+)
+from pulse.pipeline import codec
 
-PROTOBUF = "application/x-protobuf"
+JSON = "application/json"
+SIGNALS = ("traces", "logs", "metrics")
+ARRAY_HINT = (
+    "POST /v1/traces takes an OTLP ExportTraceServiceRequest object; "
+    "use POST /v1/traces/async for native Pulse trace arrays"
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,24 +44,40 @@ class Mapped:
     """What one export became: a queue payload (None when nothing was kept) and the counts."""
 
     payload: bytes | None
-    traces: int
-    spans: int
-    rejected: int
-    dropped: int
+    traces: int = 0
+    spans: int = 0
+    points: int = 0
+    rejected: int = 0  # invalid items
+    dropped: int = 0  # valid items Pulse does not keep (generic spans)
     messages: list[str] = field(default_factory=list)
+
+
+def is_empty(body: bytes, content_type: str) -> bool:
+    """An empty body is an empty (valid) export request (for JSON: only whitespace)."""
+    return not body.strip() if content_type == JSON else not body
 
 
 def map_export(
     signal: str, body: bytes, content_type: str, project_id: UUID, keep_generic: bool
 ) -> Mapped:
-    """Decode an OTLP export body, map it, encode the records for the queue (pure; picklable)."""
+    """Decode an OTLP export body, map it, encode what it yields for the queue (pure; picklable).
+
+    Raises ``InvalidInput`` for a body that is not a valid export request of ``signal``."""
+    if is_empty(body, content_type):
+        return Mapped(None)
+    if signal == "traces" and content_type == JSON and body.lstrip()[:1] == b"[":
+        raise InvalidInput(ARRAY_HINT)
+    if signal == "metrics":
+        points, rejected, messages = map_metrics(decode_metrics_request(body, content_type))
+        payload = codec.encode(project_id, (), points) if points else None
+        return Mapped(payload, points=len(points), rejected=rejected, messages=list(messages))
     if signal == "traces":
         result = map_traces(decode_traces_request(body, content_type), keep_generic=keep_generic)
     else:
         result = map_logs(decode_logs_request(body, content_type))
     records = [*result.traces, *result.spans]
     payload = codec.encode(project_id, records) if records else None
-    return Mapped(payload, len(result.traces), len(result.spans), result.rejected,
+    return Mapped(payload, len(result.traces), len(result.spans), 0, result.rejected,
                   result.dropped, list(result.messages))
 
 
@@ -81,6 +111,8 @@ class Mapper:
 
     async def map(self, signal: str, body: bytes, content_type: str, project_id: UUID) -> Mapped:
         """Map one export; raises the mapping's ``PulseError`` (e.g. InvalidInput) unchanged."""
+        if signal not in SIGNALS:
+            raise ValueError(f"unknown OTLP signal {signal!r}")
         if self._pool is None:
             return map_export(signal, body, content_type, project_id, self.keep_generic)
         loop = asyncio.get_running_loop()

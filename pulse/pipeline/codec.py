@@ -1,21 +1,25 @@
-"""Records <-> bytes for the ingest queue.
+"""Records <-> bytes: the format of one ingest queue entry.
 
-One queue entry holds one ingest call: ``{"v": 2, "p": project_id, "at": unix seconds,
-"t": [trace...], "s": [span...]}`` as JSON (orjson serialises the frozen dataclasses, UUIDs and
-datetimes natively; Decimal costs travel as strings to keep their precision). ``at`` is when the
-entry was accepted, for the ingest-to-commit lag metric.
+One queue entry holds one ingest call: ``{"v": 3, "p": project_id, "at": unix seconds,
+"t": [trace...], "s": [span...], "m": [metric point...]}`` as JSON (orjson serialises the frozen
+dataclasses, UUIDs and datetimes natively; Decimal costs travel as strings to keep their
+precision). ``at`` is when the entry was accepted, for the ingest-to-commit lag metric.
 
 JSON-valued fields (bodies, tool input/output, error, metadata) travel as JSON *text*, and decode
 to :class:`~pulse.records.RawJson`: decoding an entry then costs a string copy per field instead
 of building kilobytes of message dicts that the writer would only serialize again. Encoding
 happens where the records are made (often a mapping worker process), off the event loop.
+
+Versions: 1 carried JSON fields decoded, 2 as text; 3 adds OTLP metric points (``m``). Older
+entries left in a queue across an upgrade still decode; a version this code does not know is
+refused (``ValueError``), so a downgrade dead-letters entries instead of silently dropping points.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -23,9 +27,9 @@ from uuid import UUID
 
 import orjson
 
-from pulse.records import OtelIdentity, RawJson, Record, SpanRecord, TraceRecord
+from pulse.records import MetricPoint, OtelIdentity, RawJson, Record, SpanRecord, TraceRecord
 
-VERSION = 2
+VERSION = 3
 TRACE_JSON_FIELDS = ("request_body", "response_body", "error", "metadata")
 SPAN_JSON_FIELDS = ("tool_input", "tool_response", "error", "metadata")
 
@@ -41,6 +45,7 @@ class Entry:
     project_id: UUID
     accepted_at: float
     records: list[Record]
+    points: list[MetricPoint] = field(default_factory=list)
 
 
 def _as_text(record: Record, names: tuple[str, ...]) -> Record:
@@ -53,10 +58,17 @@ def _as_text(record: Record, names: tuple[str, ...]) -> Record:
     return replace(record, **changes) if changes else record
 
 
-def encode(project_id: UUID, records: Sequence[Record], now: float | None = None) -> bytes:
+def encode(
+    project_id: UUID,
+    records: Sequence[Record],
+    points: Sequence[MetricPoint] = (),
+    now: float | None = None,
+) -> bytes:
+    """One queue entry: ``project_id``'s records and metric points, accepted ``now``."""
     traces = [_as_text(r, TRACE_JSON_FIELDS) for r in records if isinstance(r, TraceRecord)]
     spans = [_as_text(r, SPAN_JSON_FIELDS) for r in records if isinstance(r, SpanRecord)]
-    body = {"v": VERSION, "p": project_id, "at": now or time.time(), "t": traces, "s": spans}
+    body = {"v": VERSION, "p": project_id, "at": now or time.time(), "t": traces, "s": spans,
+            "m": list(points)}
     return orjson.dumps(body, default=_default)
 
 
@@ -93,22 +105,28 @@ def _span(d: dict[str, Any], raw: bool = True) -> SpanRecord:
     return SpanRecord(**d)
 
 
+def _point(d: dict[str, Any]) -> MetricPoint:
+    d["timestamp"] = datetime.fromisoformat(d["timestamp"])
+    return MetricPoint(**d)
+
+
 def decode(payload: bytes) -> Entry:
     """Inverse of :func:`encode`. Raises ValueError for anything that is not a valid entry."""
     try:
         body = orjson.loads(payload)
         version = body.get("v")
-        if version not in (1, VERSION):
+        if version not in (1, 2, VERSION):
             raise ValueError(f"unknown queue entry version {version!r}")
         # version 1 (before RawJson) carried decoded JSON values: still replayable after upgrade
-        raw = version == VERSION
+        raw = version != 1
         records: list[Record] = [_trace(t, raw) for t in body["t"]]
         records += [_span(s, raw) for s in body["s"]]
-        return Entry(UUID(body["p"]), float(body["at"]), records)
+        points = [_point(m) for m in body.get("m", ())]
+        return Entry(UUID(body["p"]), float(body["at"]), records, points)
     except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise ValueError(f"corrupt queue entry: {exc}") from exc
 
 
-def record_json(record: Record) -> str:
-    """One record as JSON text (for the dead-letter table)."""
+def record_json(record: Record | MetricPoint) -> str:
+    """One record or metric point as JSON text (for the dead-letter table)."""
     return orjson.dumps(record, default=_default).decode("utf-8")

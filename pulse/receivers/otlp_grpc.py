@@ -1,10 +1,13 @@
 """OTLP/gRPC receiver: ``opentelemetry.proto.collector.{trace,logs,metrics}.v1`` ``Export``
-(SPEC.md §5, MAPPING.md §7).
+(docs/otlp.md).
 
-Transport only: read the ``authorization`` metadata, hand the already-decoded request to the
-shared :class:`~pulse.collector.otlp_http.OtlpSink` (same mapping, ingest path and
-``partial_success`` as OTLP/HTTP), and turn error kinds into status codes through
-:mod:`pulse.collector.status` - never an exception escaping as ``UNKNOWN``.
+Transport only: the three Export services are registered with generic method handlers whose
+request deserializer is the identity, so grpcio hands over the raw request bytes without parsing
+them; they go to the one ingest entry (:meth:`pulse.pipeline.Ingestor.ingest`) as protobuf, are
+decoded and mapped once in a mapping worker, and the Export response is serialized on the way
+out. Authentication reads the ``authorization`` metadata (a key check passed in); error kinds
+become status codes through :mod:`pulse.pipeline.status` - never an exception escaping as
+``UNKNOWN``. A malformed request is ``INVALID_ARGUMENT``, like a 400 over HTTP.
 
 The receive limit is ``max_message_bytes`` (the OTLP spec recommends accepting 64 MiB; gRPC's own
 default is 4 MiB); gRPC answers an over-limit message with ``RESOURCE_EXHAUSTED`` itself. gzip
@@ -15,29 +18,37 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from functools import partial
 from typing import Any
 
 import grpc
-from opentelemetry.proto.collector.logs.v1 import logs_service_pb2_grpc
-from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2_grpc
-from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
+from google.protobuf.message import Message
+from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
+from opentelemetry.proto.collector.metrics.v1 import metrics_service_pb2
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
-from pulse.collector import status
-from pulse.collector.ingest import Ingestor
-from pulse.collector.mapper import Mapper
-from pulse.collector.otlp_http import OtlpSink, WriteMetrics
 from pulse.errors import PulseError, Unauthorized
+from pulse.pipeline import Ingestor, OtlpExport, status
+from pulse.receivers.otlp_answers import export_response
 from pulse.records import ApiKeyInfo
 
-log = logging.getLogger("pulse.collector.grpc")
+log = logging.getLogger("pulse.receivers.grpc")
 
 AuthenticateToken = Callable[[str], Awaitable[ApiKeyInfo | None]]
 MAX_SEND_BYTES = 4 * 1024 * 1024  # OTLP: responses stay under 4 MiB
 GRACE_SECONDS = 5.0
+PROTOBUF = "application/x-protobuf"
+
+# signal -> full name of its Export service
+SERVICES = {
+    "traces": trace_service_pb2.DESCRIPTOR.services_by_name["TraceService"].full_name,
+    "logs": logs_service_pb2.DESCRIPTOR.services_by_name["LogsService"].full_name,
+    "metrics": metrics_service_pb2.DESCRIPTOR.services_by_name["MetricsService"].full_name,
+}
 
 
 def bearer(metadata: Any) -> str:
-    """The token of an ``authorization: Bearer <token>`` metadata entry (SPEC.md §2)."""
+    """The token of an ``authorization: Bearer <token>`` metadata entry."""
     for key, value in metadata or ():
         if key.lower() == "authorization":
             text = value.decode("latin-1") if isinstance(value, bytes) else str(value)
@@ -49,46 +60,27 @@ def bearer(metadata: Any) -> str:
     raise Unauthorized("Missing or invalid Authorization header")
 
 
-class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
-    def __init__(self, receiver: GrpcReceiver) -> None:
-        self._receiver = receiver
-
-    async def Export(self, request: Any, context: grpc.aio.ServicerContext) -> Any:  # noqa: N802
-        return await self._receiver.export("traces", request, context)
+def _raw(request: bytes) -> bytes:
+    return request  # the worker decodes: grpcio must not parse the request
 
 
-class _LogsService(logs_service_pb2_grpc.LogsServiceServicer):
-    def __init__(self, receiver: GrpcReceiver) -> None:
-        self._receiver = receiver
-
-    async def Export(self, request: Any, context: grpc.aio.ServicerContext) -> Any:  # noqa: N802
-        return await self._receiver.export("logs", request, context)
-
-
-class _MetricsService(metrics_service_pb2_grpc.MetricsServiceServicer):
-    def __init__(self, receiver: GrpcReceiver) -> None:
-        self._receiver = receiver
-
-    async def Export(self, request: Any, context: grpc.aio.ServicerContext) -> Any:  # noqa: N802
-        return await self._receiver.export("metrics", request, context)
+def _serialize(response: Message) -> bytes:
+    return response.SerializeToString()
 
 
 class GrpcReceiver:
-    """The OTLP gRPC server as an async context manager (DESIGN.md habit 6)."""
+    """The OTLP gRPC server as an async context manager."""
 
     def __init__(
         self,
         ingestor: Ingestor,
         authenticate_token: AuthenticateToken,
-        write_metrics: WriteMetrics,
         *,
         host: str,
         port: int,
         max_message_bytes: int,
-        keep_generic: bool = False,
-        mapper: Mapper | None = None,
     ) -> None:
-        self.sink = OtlpSink(ingestor, write_metrics, keep_generic=keep_generic, mapper=mapper)
+        self.ingestor = ingestor
         self._authenticate_token = authenticate_token
         self.host = host
         self.port = port
@@ -101,11 +93,14 @@ class GrpcReceiver:
             raise Unauthorized("Invalid API key")
         return info
 
-    async def export(self, signal: str, request: Any, context: grpc.aio.ServicerContext) -> Any:
-        """One ``Export`` call: authenticate, hand over to the sink, map errors to codes."""
+    async def export(
+        self, signal: str, request: bytes, context: grpc.aio.ServicerContext
+    ) -> Message:
+        """One ``Export`` call: authenticate, ingest the raw bytes, map errors to codes."""
         try:
             key = await self.authenticate(context.invocation_metadata())
-            return await getattr(self.sink, signal)(key.project_id, request)
+            export = OtlpExport(signal, request, PROTOBUF)
+            return export_response(signal, await self.ingestor.ingest(key.project_id, export))
         except PulseError as exc:
             error = exc
         except Exception:  # a bug must not surface as UNKNOWN with a stack trace
@@ -116,6 +111,19 @@ class GrpcReceiver:
         await context.abort(
             status.grpc_code(error), error.message, status.trailing_metadata(error)
         )
+        raise AssertionError("unreachable: context.abort raises")
+
+    def _handlers(self) -> list[grpc.GenericRpcHandler]:
+        return [
+            grpc.method_handlers_generic_handler(service, {
+                "Export": grpc.unary_unary_rpc_method_handler(
+                    partial(self.export, signal),
+                    request_deserializer=_raw,
+                    response_serializer=_serialize,
+                )
+            })
+            for signal, service in SERVICES.items()
+        ]
 
     async def __aenter__(self) -> GrpcReceiver:
         server = grpc.aio.server(
@@ -126,11 +134,7 @@ class GrpcReceiver:
             ],
             compression=None,
         )
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_TraceService(self), server)
-        logs_service_pb2_grpc.add_LogsServiceServicer_to_server(_LogsService(self), server)
-        metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(
-            _MetricsService(self), server
-        )
+        server.add_generic_rpc_handlers(self._handlers())
         address = f"[{self.host}]:{self.port}" if ":" in self.host else f"{self.host}:{self.port}"
         bound = server.add_insecure_port(address)
         if not bound:

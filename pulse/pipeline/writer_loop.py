@@ -1,13 +1,14 @@
-"""Drains the ingest queue into storage (DESIGN.md "The ingest path").
+"""Drains the ingest queue into storage (docs/architecture.md, "The ingest path").
 
 One task reads batches from the queue (by size, or whatever arrived within ``linger_s``), writes
-them through the ``write`` callable passed in (storage's COPY + ``ON CONFLICT DO NOTHING``) and acks
-the queue only after the commit. Errors by meaning:
+their records and metric points through the storage functions passed in (idempotent writes:
+COPY / INSERT ... ON CONFLICT DO NOTHING) and acks the queue only after the commit. Errors by
+meaning:
 
 * ``Retryable`` (database down, connection lost): keep the batch, back off with full jitter, retry;
-  ingest keeps accepting into the bounded queue meanwhile (SPEC.md §7).
-* ``Unstorable`` (the database refuses the data): bisect the batch until the bad record is alone,
-  dead-letter it with the reason, write the rest.
+  ingest keeps accepting into the bounded queue meanwhile.
+* ``Unstorable`` (the database refuses the data): bisect the batch until the bad record or point
+  is alone, dead-letter it with the reason, write the rest.
 * an undecodable queue entry: dead-lettered as ``entry`` with its raw bytes.
 
 Writes are idempotent, so a crash between commit and ack only causes a harmless replay.
@@ -23,28 +24,56 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
-from pulse.collector import codec
-from pulse.collector.ingest import WriteFn
-from pulse.collector.metrics import IngestMetrics
-from pulse.collector.queue import IngestQueue, QueueEntry
 from pulse.errors import Retryable, Unstorable
-from pulse.records import Record, TraceRecord
+from pulse.pipeline import codec
+from pulse.pipeline.store import DeadLetter, Store
+from pulse.pipeline.telemetry import IngestMetrics
+from pulse.queue import IngestQueue, QueueEntry
+from pulse.records import MetricPoint, Record, TraceRecord
 
 log = logging.getLogger("pulse.writer")
 
-# (project_id or None, kind, payload JSON, reason)
-DeadLetterFn = Callable[[Sequence[tuple[UUID | None, str, str, str]]], Awaitable[Any]]
+
+@dataclass
+class _Batch:
+    """The decoded content of the queue entries read at once."""
+
+    records: list[tuple[UUID, Record]] = field(default_factory=list)
+    points: list[tuple[UUID, MetricPoint]] = field(default_factory=list)
+    accepted_at: list[float] = field(default_factory=list)
+    broken: list[DeadLetter] = field(default_factory=list)  # undecodable entries
+
+
+def _decode(entries: list[QueueEntry]) -> _Batch:
+    batch = _Batch()
+    for entry in entries:
+        try:
+            decoded = codec.decode(entry.payload)
+        except ValueError as exc:
+            raw = entry.payload.decode("utf-8", "replace")
+            batch.broken.append((None, "entry", raw, str(exc)))
+            continue
+        batch.records += [(decoded.project_id, r) for r in decoded.records]
+        batch.points += [(decoded.project_id, p) for p in decoded.points]
+        batch.accepted_at.append(decoded.accepted_at)
+    return batch
+
+
+def _kind(item: Record | MetricPoint) -> str:
+    if isinstance(item, MetricPoint):
+        return "metric_point"
+    return "trace" if isinstance(item, TraceRecord) else "span"
 
 
 class WriterLoop:
     def __init__(
         self,
         queue: IngestQueue,
-        write: WriteFn,
-        dead_letter: DeadLetterFn,
+        store: Store,
         metrics: IngestMetrics,
         *,
         batch_entries: int = 500,
@@ -55,8 +84,7 @@ class WriterLoop:
         shutdown_timeout_s: float = 10.0,
     ) -> None:
         self.queue = queue
-        self._write = write
-        self._dead_letter = dead_letter
+        self.store = store
         self.metrics = metrics
         self.batch_entries = batch_entries
         self.batch_bytes = batch_bytes
@@ -67,7 +95,6 @@ class WriterLoop:
         self._task: asyncio.Task | None = None
         self._draining = False
         self._abort = asyncio.Event()
-        self.last_error: str | None = None  # for readiness: the database is unreachable
 
     async def __aenter__(self) -> WriterLoop:
         self._task = asyncio.create_task(self._run(), name="pulse-writer-loop")
@@ -102,65 +129,60 @@ class WriterLoop:
             await self._commit(entries)
 
     async def _commit(self, entries: list[QueueEntry]) -> None:
-        items, accepted_at, broken = self._decode(entries)
+        batch = _decode(entries)
         delay = self.backoff_initial_s
         while True:
             try:
-                if broken:
-                    await self._dead_letter(broken)
-                    self.metrics.dead_lettered.labels("entry").inc(len(broken))
-                    broken = []
                 started = time.monotonic()
-                await self._write_isolating(items)
+                await self._write(batch)
                 break
             except Retryable as exc:
-                self.last_error = str(exc)
                 self.metrics.write_retries.inc()
                 log.warning("writer loop: %s; retrying in about %.1fs", exc, delay)
                 await self._sleep(random.uniform(0, delay))  # full jitter
                 delay = min(delay * 2, self.backoff_max_s)
-        self.last_error = None
         now = time.time()
+        written = len(batch.records) + len(batch.points)
         self.metrics.write_seconds.observe(time.monotonic() - started)
-        self.metrics.batch_records.observe(len(items))
-        self.metrics.written.inc(len(items))
-        for at in accepted_at:
+        self.metrics.batch_records.observe(written)
+        self.metrics.written.inc(written)
+        for at in batch.accepted_at:
             self.metrics.commit_lag.observe(max(0.0, now - at))
         await self.queue.ack(entries[-1].seq)
 
-    def _decode(self, entries: list[QueueEntry]):
-        items: list[tuple[UUID, Record]] = []
-        accepted_at: list[float] = []
-        broken: list[tuple[UUID | None, str, str, str]] = []
-        for entry in entries:
-            try:
-                decoded = codec.decode(entry.payload)
-            except ValueError as exc:
-                raw = entry.payload.decode("utf-8", "replace")
-                broken.append((None, "entry", raw, str(exc)))
-                continue
-            items += [(decoded.project_id, r) for r in decoded.records]
-            accepted_at.append(decoded.accepted_at)
-        return items, accepted_at, broken
+    async def _write(self, batch: _Batch) -> None:
+        """Write one batch; a retry after ``Retryable`` rewrites what had landed (idempotent)."""
+        if batch.broken:
+            await self.store.write_dead_letters(batch.broken)
+            self.metrics.dead_lettered.labels("entry").inc(len(batch.broken))
+            batch.broken = []
+        await self._write_isolating(batch.records, self.store.write_records)
+        await self._write_isolating(batch.points, self.store.write_points)
 
-    async def _write_isolating(self, items: list[tuple[UUID, Record]]) -> None:
-        """Write ``items``; on ``Unstorable`` bisect until each bad record is dead-lettered."""
+    async def _write_isolating(
+        self,
+        items: Sequence[tuple[UUID, Any]],
+        write: Callable[[Sequence[tuple[UUID, Any]]], Awaitable[Any]],
+    ) -> None:
+        """Write ``items``; on ``Unstorable`` bisect until each bad one is dead-lettered."""
         if not items:
             return
         try:
-            await self._write(items)
+            await write(items)
         except Unstorable as exc:
             if len(items) == 1:
-                project_id, record = items[0]
-                kind = "trace" if isinstance(record, TraceRecord) else "span"
-                log.error("writer loop: dead-lettering a %s: %s", kind, exc.message)
-                payload = codec.record_json(record)
-                await self._dead_letter([(project_id, kind, payload, exc.message)])
-                self.metrics.dead_lettered.labels(kind).inc()
+                await self._dead_letter(*items[0], reason=exc.message)
                 return
             middle = len(items) // 2
-            await self._write_isolating(items[:middle])
-            await self._write_isolating(items[middle:])
+            await self._write_isolating(items[:middle], write)
+            await self._write_isolating(items[middle:], write)
+
+    async def _dead_letter(self, project_id: UUID, item: Any, *, reason: str) -> None:
+        kind = _kind(item)
+        log.error("writer loop: dead-lettering a %s: %s", kind, reason)
+        payload = codec.record_json(item)
+        await self.store.write_dead_letters([(project_id, kind, payload, reason)])
+        self.metrics.dead_lettered.labels(kind).inc()
 
     async def _sleep(self, seconds: float) -> None:
         with contextlib.suppress(TimeoutError):
