@@ -130,7 +130,7 @@ TRACES: tuple[Column, ...] = (
     _col("output_text", "text"),
     _col("finish_reason", "text"),
     _col("status", "text", False, values=get_args(TraceStatus)),
-    _col("error", "jsonb", json="any"),
+    _col("error", "jsonb", json="object"),
     _col("cost_cents", "numeric"),
     _col("metadata", "jsonb", False, json="object", empty={}),
     *_otel(),
