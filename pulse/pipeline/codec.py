@@ -27,11 +27,13 @@ from uuid import UUID
 
 import orjson
 
+from pulse import row_shapes
 from pulse.records import MetricPoint, OtelIdentity, RawJson, Record, SpanRecord, TraceRecord
 
 VERSION = 3
-TRACE_JSON_FIELDS = ("request_body", "response_body", "error", "metadata")
-SPAN_JSON_FIELDS = ("tool_input", "tool_response", "error", "metadata")
+# the record fields stored as jsonb, from the one column table (pulse/row_shapes.py)
+TRACE_JSON_FIELDS = tuple(c.source for c in row_shapes.TRACES if c.json and c.source)
+SPAN_JSON_FIELDS = tuple(c.source for c in row_shapes.SPANS if c.json and c.source)
 
 
 def _default(value: Any) -> Any:
