@@ -2,6 +2,7 @@
 
     python bench/ingest_bench.py --mode otlp-http --concurrency 8 --batch 200 --requests 300
     python bench/ingest_bench.py --mode otlp-grpc ...
+    python bench/ingest_bench.py --mode otlp-http-json ...   # OTLP/JSON bodies over HTTP
     python bench/ingest_bench.py --mode native ...
     python bench/ingest_bench.py --mode otlp-http --rate 6000 ...   # offered load (spans/s)
 
@@ -35,6 +36,7 @@ from pathlib import Path
 import httpx
 import orjson
 import psycopg
+from google.protobuf import json_format
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
@@ -92,6 +94,12 @@ def otlp_request(batch: int) -> bytes:
     request = trace_service_pb2.ExportTraceServiceRequest(resource_spans=[trace_pb2.ResourceSpans(
         resource=resource, scope_spans=[trace_pb2.ScopeSpans(spans=spans)])])
     return request.SerializeToString()
+
+
+def otlp_json_request(batch: int) -> bytes:
+    """The same export as OTLP/JSON (what ``http/json`` exporters send)."""
+    request = trace_service_pb2.ExportTraceServiceRequest.FromString(otlp_request(batch))
+    return json_format.MessageToJson(request, indent=None).encode()
 
 
 def native_request(batch: int) -> bytes:
@@ -158,9 +166,15 @@ class Server:
             conn.execute(f'DROP DATABASE IF EXISTS "{self.db_name}" WITH (FORCE)')
 
 
+HTTP_MODES = {  # mode -> (request builder, Content-Type, route)
+    "otlp-http": (otlp_request, "application/x-protobuf", "/v1/traces"),
+    "otlp-http-json": (otlp_json_request, "application/json", "/v1/traces"),
+    "native": (native_request, "application/json", "/v1/traces/async"),
+}
+
+
 async def http_sender(args, url, key, bodies, results, pacer):
-    kind = "application/x-protobuf" if args.mode == "otlp-http" else "application/json"
-    path = "/v1/traces" if args.mode == "otlp-http" else "/v1/traces/async"
+    _, kind, path = HTTP_MODES[args.mode]
     headers = {"Authorization": f"Bearer {key}", "Content-Type": kind}
     async with httpx.AsyncClient(base_url=url, timeout=60) as client:
         while bodies:
@@ -253,7 +267,7 @@ async def run(args) -> None:
             extra[name] = value
         server = Server(args.database_url, args.http_port, args.grpc_port, extra)
         url, key, target = server.url, server.key, server.grpc
-    make = native_request if args.mode == "native" else otlp_request
+    make = otlp_request if args.mode == "otlp-grpc" else HTTP_MODES[args.mode][0]
     print(f"preparing {args.requests} requests of {args.batch} spans ({args.mode}) ...",
           flush=True)
     bodies = [(b, args.batch if args.mode != "native" else min(args.batch, 100))
@@ -300,7 +314,8 @@ async def run(args) -> None:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--mode", choices=("otlp-http", "otlp-grpc", "native"), default="otlp-http")
+    p.add_argument("--mode", choices=("otlp-http", "otlp-http-json", "otlp-grpc", "native"),
+                   default="otlp-http")
     p.add_argument("--concurrency", type=int, default=8)
     p.add_argument("--batch", type=int, default=200, help="spans per request")
     p.add_argument("--requests", type=int, default=300, help="requests in total (bounded)")

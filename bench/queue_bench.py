@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from pulse.collector.queue import FileQueue
+from pulse.queue import FileQueue
 
 
 async def appender(q: FileQueue, payload: bytes, stop: float, latencies: list[float]) -> None:
@@ -46,7 +46,7 @@ async def run(directory: Path, concurrency: int, seconds: float, size: int) -> s
         tasks = [appender(q, payload, stop, latencies) for _ in range(concurrency)]
         await asyncio.gather(drainer(q, stop + 1), *tasks)
         elapsed = time.perf_counter() - started
-        fsyncs, records = q.stats.fsyncs, q.stats.appended_records
+        fsyncs, records = q.group_commit.fsyncs, q.group_commit.records
     qs = statistics.quantiles(latencies, n=100, method="inclusive")
     return (
         f"{concurrency:>4} appenders: {records / elapsed:>9,.0f} appends/s  "

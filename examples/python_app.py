@@ -1,10 +1,13 @@
 """A minimal OpenTelemetry-instrumented LLM app exporting to Pulse Bridge.
 
-    pip install openai opentelemetry-sdk opentelemetry-exporter-otlp-proto-http \
-        opentelemetry-instrumentation-openai-v2
+    pip install openai==3.57.0 opentelemetry-sdk==1.45.2 \
+        opentelemetry-exporter-otlp-proto-http==1.45.2 opentelemetry-instrumentation==0.66b2 \
+        opentelemetry-instrumentation-openai-v2==2.4b0 opentelemetry-util-genai==1.1b0
     source examples/python-app.env
     OPENAI_API_KEY=sk-... python examples/python_app.py
 
+The versions are the ones pyproject.toml tests with (tests/test_examples.py keeps them equal):
+newer opentelemetry-util-genai releases break opentelemetry-instrumentation-openai-v2 2.4b0.
 The exporter reads OTEL_EXPORTER_OTLP_ENDPOINT / _HEADERS / OTEL_SERVICE_NAME from the
 environment. Each chat completion becomes a Pulse trace (provider, models, tokens, cost); the
 surrounding `invoke_agent` span becomes an `agent_run` span. Without an OpenAI key the script

@@ -1,11 +1,17 @@
 """One Settings object for the whole service: built-in defaults, overridden by ``otel-config.yaml``,
-overridden by environment variables (SPEC.md §1). Built once at start-up by ``main``/``cli`` and
-passed down as plain values; nothing deeper reads the environment (DESIGN.md habit 7).
+overridden by environment variables. Built once at start-up by ``main``/``cli`` and passed down as
+plain values; nothing deeper reads the environment.
 
-Every setting is declared once in ``_SPECS`` with its environment variable and its place in the
-YAML file (which uses the OpenTelemetry Collector's vocabulary: receivers / exporters / extensions /
-service). An invalid value stops start-up with a :class:`ConfigError` naming the setting and where
-the value came from.
+Every setting is declared once, as a field of :class:`Settings` whose metadata (an
+:class:`Option`) names its environment variable(s), its key in ``otel-config.yaml``, how its text
+is parsed and validated, and what it means. The fields are grouped by component in the
+OpenTelemetry Collector's vocabulary, as in the YAML file: receivers, processors (the ingest
+pipeline), exporters (the database), extensions (data directory, accounts), service. The README's
+settings table is generated from these declarations (``python -m tests.config_doc --write``; a
+test fails when it drifts), and a test checks that ``otel-config.yaml`` documents every one.
+
+An invalid value stops start-up with a :class:`ConfigError` naming the setting and where the
+value came from.
 
 This module imports nothing from the project but ``errors``.
 """
@@ -14,8 +20,8 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -27,69 +33,14 @@ from pulse.errors import ConfigError
 DEFAULT_CONFIG_FILE = "otel-config.yaml"
 MiB = 1024 * 1024
 
-
-@dataclass(frozen=True, slots=True)
-class Settings:
-    database_url: str | None = None
-    data_dir: Path = Path(platformdirs.user_data_dir("pulse-bridge"))
-    http_host: str = "0.0.0.0"  # noqa: S104 - a server is meant to listen on all interfaces
-    http_port: int = 4318
-    grpc_host: str = "0.0.0.0"  # noqa: S104
-    grpc_port: int = 4317
-    grpc_enabled: bool = True
-    grpc_max_recv_msg_size_mib: int = 64
-    max_request_body_bytes: int = 20 * MiB
-    max_decompressed_bytes: int = 64 * MiB
-    timescaledb: str = "auto"  # auto | require | off
-    db_pool_size: int = 10
-    log_level: str = "info"
-    create_default_project: bool = True
-    keep_generic_spans: bool = False
-    role: str = "all"  # all | api | ingest
-    queue_max_bytes: int = 1024 * MiB
-    writer_batch_entries: int = 500
-    writer_linger_ms: int = 50
-    shutdown_timeout_s: int = 10
-    mapping_workers: int = -1  # -1: one per core but one, at most 4
-    max_inflight_bytes: int = 256 * MiB
-
-    @property
-    def mapping_worker_count(self) -> int:
-        """Worker processes that map OTLP exports (0: map on the event loop)."""
-        if self.mapping_workers >= 0:
-            return self.mapping_workers
-        return max(0, min(4, (os.cpu_count() or 1) - 1))
-    # accounts and dashboard (SPEC.md §2); passed to the api layer as plain values
-    session_lifetime_s: int = 7 * 24 * 3600
-    signin_ip_limit: int = 20  # sign-in attempts per client address per minute
-    signin_account_limit: int = 10  # failed sign-ins per account per 15 minutes
-    allow_signup: bool = True
-    trusted_origins: tuple[str, ...] = ()
-    retention_days: int = 0  # 0 keeps data forever
-    retention_interval_s: int = 3600
-    prices_file: Path | None = None  # custom model prices (storage/prices.py)
-
-    @property
-    def embedded(self) -> bool:
-        """True when no external database is configured: run the private PostgreSQL."""
-        return not self.database_url
-
-    @property
-    def pg_data_dir(self) -> Path:
-        return self.data_dir / "postgres"
-
-    @property
-    def queue_dir(self) -> Path:
-        return self.data_dir / "queue"
-
-
-@dataclass(frozen=True, slots=True)
-class _Spec:
-    name: str
-    env: tuple[str, ...]
-    yaml_path: tuple[str, ...]
-    parse: Callable[[Any], Any]
-    help: str
+# The components settings are grouped by: the top-level keys of otel-config.yaml, in its order.
+GROUPS: dict[str, str] = {
+    "receivers": "Receivers: listen addresses and request limits",
+    "processors": "Processors: the ingest pipeline (mapping, prices, batching)",
+    "exporters": "Exporters: the database, retention and the durable ingest queue",
+    "extensions": "Extensions: data directory, default project, dashboard accounts",
+    "service": "Service: role, shutdown, logs",
+}
 
 
 def _parse_bool(value: Any) -> bool:
@@ -160,199 +111,182 @@ def _path(value: Any) -> Path:
     return Path(text).expanduser()
 
 
-_SPECS: tuple[_Spec, ...] = (
-    _Spec(
-        "database_url",
-        ("DATABASE_URL", "PULSE_DATABASE_URL"),
-        ("exporters", "postgres", "endpoint"),
-        _optional_url,
-        "PostgreSQL URL; empty runs the embedded PostgreSQL in the data dir",
-    ),
-    _Spec(
-        "data_dir",
-        ("PULSE_DATA_DIR",),
-        ("extensions", "file_storage", "directory"),
-        _path,
-        "where the embedded database and the ingest queue live",
-    ),
-    _Spec(
-        "timescaledb",
-        ("PULSE_TIMESCALEDB",),
-        ("exporters", "postgres", "timescaledb"),
-        _choice("auto", "require", "off"),
-        "auto: hypertables when the extension is available; require: fail without it; off",
-    ),
-    _Spec(
-        "db_pool_size",
-        ("PULSE_DB_POOL_SIZE",),
-        ("exporters", "postgres", "pool_size"),
-        _int_range(2, 200),
-        "maximum database connections",
-    ),
-    _Spec(
-        "max_request_body_bytes",
-        ("PULSE_MAX_REQUEST_BODY_BYTES",),
-        ("receivers", "otlp", "protocols", "http", "max_request_body_size"),
-        _int_range(1024, 1024 * MiB),
-        "larger HTTP bodies get 413",
-    ),
-    _Spec(
-        "max_decompressed_bytes",
-        ("PULSE_MAX_DECOMPRESSED_BYTES",),
-        ("receivers", "otlp", "protocols", "http", "max_decompressed_size"),
-        _int_range(1024, 4096 * MiB),
-        "bound on a gzip/deflate body once inflated",
-    ),
-    _Spec(
-        "grpc_enabled",
-        ("PULSE_GRPC_ENABLED",),
-        ("receivers", "otlp", "protocols", "grpc", "enabled"),
-        _parse_bool,
-        "serve OTLP gRPC",
-    ),
-    _Spec(
-        "grpc_max_recv_msg_size_mib",
-        ("PULSE_GRPC_MAX_RECV_MSG_SIZE_MIB",),
-        ("receivers", "otlp", "protocols", "grpc", "max_recv_msg_size_mib"),
-        _int_range(4, 1024),
-        "largest gRPC message accepted",
-    ),
-    _Spec(
-        "log_level",
-        ("PULSE_LOG_LEVEL",),
-        ("service", "telemetry", "logs", "level"),
-        _choice("debug", "info", "warning", "error"),
-        "log verbosity",
-    ),
-    _Spec(
-        "create_default_project",
-        ("PULSE_CREATE_DEFAULT_PROJECT",),
-        ("extensions", "pulse", "create_default_project"),
-        _parse_bool,
-        "create a project and print its key when the database has none",
-    ),
-    _Spec(
-        "retention_days",
-        ("PULSE_RETENTION_DAYS",),
-        ("exporters", "postgres", "retention_days"),
-        _int_range(0, 36500),
-        "delete traces and spans older than this many days (0: keep forever)",
-    ),
-    _Spec(
-        "retention_interval_s",
-        ("PULSE_RETENTION_INTERVAL_S",),
-        ("exporters", "postgres", "retention_interval_s"),
-        _int_range(60, 7 * 86400),
-        "how often the retention job runs",
-    ),
-    _Spec(
-        "prices_file",
-        ("PULSE_PRICES_FILE",),
-        ("processors", "genai", "prices_file"),
-        _optional_path,
-        "YAML list of custom model prices (USD per million tokens) for unknown models",
-    ),
-    _Spec(
-        "keep_generic_spans",
-        ("PULSE_KEEP_GENERIC_SPANS",),
-        ("processors", "genai", "keep_generic_spans"),
-        _parse_bool,
-        "keep OTLP spans that are neither LLM calls nor agent activity",
-    ),
-    _Spec(
-        "session_lifetime_s",
-        ("PULSE_SESSION_LIFETIME_S",),
-        ("extensions", "pulse", "auth", "session_lifetime_s"),
-        _int_range(60, 90 * 24 * 3600),
-        "dashboard sign-in session lifetime (seconds)",
-    ),
-    _Spec(
-        "signin_ip_limit",
-        ("PULSE_SIGNIN_IP_LIMIT",),
-        ("extensions", "pulse", "auth", "signin_ip_limit"),
-        _int_range(1, 100_000),
-        "sign-in attempts per client address per minute (429 beyond)",
-    ),
-    _Spec(
-        "signin_account_limit",
-        ("PULSE_SIGNIN_ACCOUNT_LIMIT",),
-        ("extensions", "pulse", "auth", "signin_account_limit"),
-        _int_range(1, 100_000),
-        "failed sign-ins per account per 15 minutes (429 beyond)",
-    ),
-    _Spec(
-        "allow_signup",
-        ("PULSE_ALLOW_SIGNUP",),
-        ("extensions", "pulse", "auth", "allow_signup"),
-        _parse_bool,
-        "allow POST /dashboard/api/signup (new users and projects)",
-    ),
-    _Spec(
-        "trusted_origins",
-        ("PULSE_TRUSTED_ORIGINS",),
-        ("extensions", "pulse", "auth", "trusted_origins"),
-        _origins,
-        "extra origins allowed to make cookie-authenticated changes (comma-separated)",
-    ),
+def _endpoint(value: Any) -> tuple[str, int]:
+    text = str(value).strip()
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
+        raise ValueError("must be host:port (port 0-65535)")
+    return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104
 
-    # ingest pipeline and roles (restored: a concurrent rewrite of this file had dropped them;
-    # tests/test_config.py now checks that every Settings field can be set)
-    _Spec(
-        "role",
-        ("PULSE_ROLE",),
-        ("service", "role"),
-        _choice("all", "api", "ingest"),
-        "all: one process does everything; api: query API only; ingest: receivers + writer",
-    ),
-    _Spec(
-        "queue_max_bytes",
-        ("PULSE_QUEUE_MAX_BYTES",),
-        ("exporters", "postgres", "sending_queue", "max_bytes"),
-        _int_range(MiB, 1024 * 1024 * MiB),
-        "bound of the durable ingest queue on disk; when full, ingest answers 503",
-    ),
-    _Spec(
-        "writer_batch_entries",
-        ("PULSE_WRITER_BATCH_ENTRIES",),
-        ("processors", "batch", "send_batch_size"),
-        _int_range(1, 100_000),
-        "queue entries (ingest requests) written per database transaction, at most",
-    ),
-    _Spec(
-        "writer_linger_ms",
-        ("PULSE_WRITER_LINGER_MS",),
-        ("processors", "batch", "timeout_ms"),
-        _int_range(0, 10_000),
-        "how long the writer waits for more entries to fill a batch",
-    ),
-    _Spec(
-        "shutdown_timeout_s",
-        ("PULSE_SHUTDOWN_TIMEOUT_S",),
-        ("service", "shutdown_timeout_s"),
-        _int_range(0, 3600),
-        "on shutdown, drain the queue for at most this long",
-    ),
-    _Spec(
-        "mapping_workers",
-        ("PULSE_MAPPING_WORKERS",),
-        ("processors", "genai", "workers"),
-        _int_range(-1, 64),
-        "processes that map OTLP exports; -1: one per CPU core but one (at most 4); 0: none",
-    ),
-    _Spec(
-        "max_inflight_bytes",
-        ("PULSE_MAX_INFLIGHT_BYTES",),
-        ("receivers", "otlp", "protocols", "http", "max_inflight_bytes"),
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """How one setting is read and documented (the metadata of a :class:`Settings` field)."""
+
+    env: tuple[str, ...]  # environment variables, the first found wins
+    yaml: str  # dotted key in otel-config.yaml; its first part is the component (GROUPS)
+    parse: Callable[[Any], Any]  # text or YAML value -> value; ValueError says what is wrong
+    help: str  # one line for the README table (Markdown)
+    sets: tuple[str, ...] = ()  # fields set from parse's tuple (host:port); default: this field
+    shown: str | None = None  # the default as documented, when str(default) would mislead
+
+    @property
+    def group(self) -> str:
+        return self.yaml.split(".", 1)[0]
+
+
+def _setting(
+    default: Any,
+    env: str | tuple[str, ...],
+    yaml_key: str,
+    parse: Callable[[Any], Any],
+    help: str,
+    **extra: Any,
+) -> Any:
+    names = (env,) if isinstance(env, str) else env
+    option = Option(names, yaml_key, parse, help, **extra)
+    return field(default=default, metadata={"option": option})
+
+
+def _part_of(default: Any, owner: str) -> Any:
+    """A field set together with ``owner`` (the port of an endpoint)."""
+    return field(default=default, metadata={"part_of": owner})
+
+
+_HTTP = "receivers.otlp.protocols.http."
+_GRPC = "receivers.otlp.protocols.grpc."
+_PG = "exporters.postgres."
+_AUTH = "extensions.pulse.auth."
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    # --- receivers -------------------------------------------------------------------------
+    grpc_host: str = _setting(
+        "0.0.0.0", "PULSE_GRPC_ENDPOINT", _GRPC + "endpoint", _endpoint,  # noqa: S104
+        "OTLP gRPC listen address", sets=("grpc_host", "grpc_port"))
+    grpc_port: int = _part_of(4317, "grpc_host")
+    grpc_enabled: bool = _setting(
+        True, "PULSE_GRPC_ENABLED", _GRPC + "enabled", _parse_bool, "serve OTLP gRPC")
+    grpc_max_recv_msg_size_mib: int = _setting(
+        64, "PULSE_GRPC_MAX_RECV_MSG_SIZE_MIB", _GRPC + "max_recv_msg_size_mib",
+        _int_range(4, 1024), "largest gRPC message accepted (MiB)")
+    http_host: str = _setting(
+        "0.0.0.0", "PULSE_HTTP_ENDPOINT", _HTTP + "endpoint", _endpoint,  # noqa: S104
+        "HTTP listen address (REST API, OTLP/HTTP, dashboard)", sets=("http_host", "http_port"))
+    http_port: int = _part_of(4318, "http_host")
+    max_request_body_bytes: int = _setting(
+        20 * MiB, "PULSE_MAX_REQUEST_BODY_BYTES", _HTTP + "max_request_body_size",
+        _int_range(1024, 1024 * MiB), "larger HTTP bodies get 413")
+    max_decompressed_bytes: int = _setting(
+        64 * MiB, "PULSE_MAX_DECOMPRESSED_BYTES", _HTTP + "max_decompressed_size",
+        _int_range(1024, 4096 * MiB), "bound on a gzip/deflate body once inflated (413 beyond)")
+    max_inflight_bytes: int = _setting(
+        256 * MiB, "PULSE_MAX_INFLIGHT_BYTES", _HTTP + "max_inflight_bytes",
         _int_range(MiB, 64 * 1024 * MiB),
-        "request bodies processed at once, at most; beyond it new requests get 503",
-    ),
-)
+        "request bodies processed at once, at most; beyond it new requests get 503 + Retry-After")
+    # --- processors: the ingest pipeline ---------------------------------------------------
+    writer_batch_entries: int = _setting(
+        500, "PULSE_WRITER_BATCH_ENTRIES", "processors.batch.send_batch_size",
+        _int_range(1, 100_000),
+        "queue entries (ingest requests) written per database transaction, at most")
+    writer_linger_ms: int = _setting(
+        50, "PULSE_WRITER_LINGER_MS", "processors.batch.timeout_ms", _int_range(0, 10_000),
+        "how long the writer waits for more entries to fill a batch")
+    mapping_workers: int = _setting(
+        -1, "PULSE_MAPPING_WORKERS", "processors.genai.workers", _int_range(-1, 64),
+        "processes that map OTLP exports; `-1`: one per CPU core but one (at most 4); "
+        "`0`: map on the event loop")
+    prices_file: Path | None = _setting(
+        None, "PULSE_PRICES_FILE", "processors.genai.prices_file", _optional_path,
+        "YAML file of prices (USD per million tokens) for models genai-prices does not know")
+    keep_generic_spans: bool = _setting(
+        False, "PULSE_KEEP_GENERIC_SPANS", "processors.genai.keep_generic_spans", _parse_bool,
+        "(OTLP) keep spans that are neither LLM calls nor agent activity")
+    # --- exporters: the database -----------------------------------------------------------
+    database_url: str | None = _setting(
+        None, ("DATABASE_URL", "PULSE_DATABASE_URL"), _PG + "endpoint", _optional_url,
+        "PostgreSQL URL; empty runs the embedded PostgreSQL in the data dir", shown="(empty)")
+    timescaledb: str = _setting(
+        "auto", "PULSE_TIMESCALEDB", _PG + "timescaledb", _choice("auto", "require", "off"),
+        "`auto`: hypertables when the extension is available; `require`: refuse to start "
+        "without it; `off`")
+    db_pool_size: int = _setting(
+        10, "PULSE_DB_POOL_SIZE", _PG + "pool_size", _int_range(2, 200),
+        "maximum database connections")
+    retention_days: int = _setting(
+        0, "PULSE_RETENTION_DAYS", _PG + "retention_days", _int_range(0, 36500),
+        "delete traces, spans and metric points older than this many days (0: keep forever)")
+    retention_interval_s: int = _setting(
+        3600, "PULSE_RETENTION_INTERVAL_S", _PG + "retention_interval_s",
+        _int_range(60, 7 * 86400), "how often retention runs (seconds)")
+    queue_max_bytes: int = _setting(
+        1024 * MiB, "PULSE_QUEUE_MAX_BYTES", _PG + "sending_queue.max_bytes",
+        _int_range(MiB, 1024 * 1024 * MiB),
+        "bound of the durable ingest queue on disk; when full, ingest answers 503")
+    # --- extensions: data directory, default project, dashboard accounts --------------------
+    data_dir: Path = _setting(
+        Path(platformdirs.user_data_dir("pulse-bridge")), "PULSE_DATA_DIR",
+        "extensions.file_storage.directory", _path,
+        "where the embedded database and the ingest queue live",
+        shown="~/.local/share/pulse-bridge")
+    create_default_project: bool = _setting(
+        True, "PULSE_CREATE_DEFAULT_PROJECT", "extensions.pulse.create_default_project",
+        _parse_bool, "create `Default` and print its key when the database has no project")
+    session_lifetime_s: int = _setting(
+        7 * 24 * 3600, "PULSE_SESSION_LIFETIME_S", _AUTH + "session_lifetime_s",
+        _int_range(60, 90 * 24 * 3600), "dashboard session lifetime (seconds; 7 days)")
+    signin_ip_limit: int = _setting(
+        20, "PULSE_SIGNIN_IP_LIMIT", _AUTH + "signin_ip_limit", _int_range(1, 100_000),
+        "sign-in attempts per client address per minute (429 beyond)")
+    signin_account_limit: int = _setting(
+        10, "PULSE_SIGNIN_ACCOUNT_LIMIT", _AUTH + "signin_account_limit",
+        _int_range(1, 100_000), "failed sign-ins per account per 15 minutes (429 beyond)")
+    allow_signup: bool = _setting(
+        True, "PULSE_ALLOW_SIGNUP", _AUTH + "allow_signup", _parse_bool,
+        "allow `POST /dashboard/api/signup` (new users and projects)")
+    trusted_origins: tuple[str, ...] = _setting(
+        (), "PULSE_TRUSTED_ORIGINS", _AUTH + "trusted_origins", _origins,
+        "extra origins allowed to make cookie-authenticated changes (comma-separated), "
+        "e.g. a dashboard on another host")
+    # --- service ---------------------------------------------------------------------------
+    role: str = _setting(
+        "all", "PULSE_ROLE", "service.role", _choice("all", "api", "ingest"),
+        "`all`, `api` (query API only) or `ingest` (receivers + writer)")
+    shutdown_timeout_s: int = _setting(
+        10, "PULSE_SHUTDOWN_TIMEOUT_S", "service.shutdown_timeout_s", _int_range(0, 3600),
+        "on shutdown, drain the queue for at most this long (seconds)")
+    log_level: str = _setting(
+        "info", "PULSE_LOG_LEVEL", "service.telemetry.logs.level",
+        _choice("debug", "info", "warning", "error"), "`debug`, `info`, `warning`, `error`")
 
-# endpoints are "host:port" strings, split into two settings each
-_ENDPOINTS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
-    ("http", ("PULSE_HTTP_ENDPOINT",), ("receivers", "otlp", "protocols", "http", "endpoint")),
-    ("grpc", ("PULSE_GRPC_ENDPOINT",), ("receivers", "otlp", "protocols", "grpc", "endpoint")),
-)
+    @property
+    def mapping_worker_count(self) -> int:
+        """Worker processes that map OTLP exports (0: map on the event loop)."""
+        if self.mapping_workers >= 0:
+            return self.mapping_workers
+        return max(0, min(4, (os.cpu_count() or 1) - 1))
+
+    @property
+    def embedded(self) -> bool:
+        """True when no external database is configured: run the private PostgreSQL."""
+        return not self.database_url
+
+    @property
+    def pg_data_dir(self) -> Path:
+        return self.data_dir / "postgres"
+
+    @property
+    def queue_dir(self) -> Path:
+        return self.data_dir / "queue"
+
+
+def options() -> Iterator[tuple[str, Option]]:
+    """``(field name, Option)`` of every setting, in declaration (component) order."""
+    for f in fields(Settings):
+        if "option" in f.metadata:
+            yield f.name, f.metadata["option"]
+
 
 _ENV_REF = re.compile(r"\$\{(?:env:)?([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -374,14 +308,6 @@ def _dig(tree: Any, path: tuple[str, ...]) -> tuple[bool, Any]:
             return False, None
         tree = tree[key]
     return True, tree
-
-
-def _split_endpoint(where: str, value: Any) -> tuple[str, int]:
-    text = str(value).strip()
-    host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit() or not 0 <= int(port) <= 65535:
-        raise ConfigError(f"Invalid setting {where}: {text!r} must be host:port (port 0-65535)")
-    return host.strip("[]") or "0.0.0.0", int(port)  # noqa: S104
 
 
 def load_yaml(path: Path, env: Mapping[str, str]) -> dict[str, Any]:
@@ -412,17 +338,15 @@ def load_settings(
         config_file = candidate if candidate.is_file() else None
     tree = load_yaml(config_file, env) if config_file else {}
     values: dict[str, Any] = {}
-    for spec in _SPECS:
-        found, raw, where = _lookup(spec.env, spec.yaml_path, tree, env)
-        if found:
-            try:
-                values[spec.name] = spec.parse(raw)
-            except ValueError as exc:
-                raise ConfigError(f"Invalid setting {where}: {raw!r} {exc}") from exc
-    for prefix, env_names, yaml_path in _ENDPOINTS:
-        found, raw, where = _lookup(env_names, yaml_path, tree, env)
-        if found:
-            values[f"{prefix}_host"], values[f"{prefix}_port"] = _split_endpoint(where, raw)
+    for name, option in options():
+        found, raw, where = _lookup(option, tree, env)
+        if not found:
+            continue
+        try:
+            parsed = option.parse(raw)
+        except ValueError as exc:
+            raise ConfigError(f"Invalid setting {where}: {raw!r} {exc}") from exc
+        values.update(zip(option.sets, parsed, strict=True) if option.sets else {name: parsed})
     settings = replace(Settings(), **values)
     if overrides:
         known = {f.name for f in fields(Settings)}
@@ -430,27 +354,25 @@ def load_settings(
     return settings
 
 
-def _lookup(
-    env_names: tuple[str, ...],
-    yaml_path: tuple[str, ...],
-    tree: dict[str, Any],
-    env: Mapping[str, str],
-) -> tuple[bool, Any, str]:
-    for name in env_names:
+def _lookup(option: Option, tree: dict[str, Any], env: Mapping[str, str]) -> tuple[bool, Any, str]:
+    for name in option.env:
         if name in env:
             return True, env[name], name
-    found, raw = _dig(tree, yaml_path)
-    return found, raw, ".".join(yaml_path)
+    found, raw = _dig(tree, tuple(option.yaml.split(".")))
+    return found, raw, option.yaml
+
+
+def _shown(option: Option, name: str, defaults: Settings) -> str:
+    if option.shown is not None:
+        return option.shown
+    value = [getattr(defaults, f) for f in option.sets or (name,)]
+    text = ":".join("true" if v is True else "false" if v is False else str(v) for v in value)
+    return "(none)" if value in ([None], [()]) else text
 
 
 def settings_table() -> list[tuple[str, str, str, str]]:
-    """(environment variable, YAML key, default, meaning) rows, for the README and `--help`."""
+    """(environment variable(s), YAML key, default, meaning) rows, in component order: for the
+    README (tests/config_doc.py) and ``--help``."""
     defaults = Settings()
-    rows = [
-        (" / ".join(s.env), ".".join(s.yaml_path), str(getattr(defaults, s.name)), s.help)
-        for s in _SPECS
-    ]
-    for prefix, env_names, yaml_path in _ENDPOINTS:
-        default = f"{getattr(defaults, prefix + '_host')}:{getattr(defaults, prefix + '_port')}"
-        rows.append((env_names[0], ".".join(yaml_path), default, f"{prefix} listen address"))
-    return rows
+    return [(" / ".join(o.env), o.yaml, _shown(o, name, defaults), o.help)
+            for name, o in options()]

@@ -1,7 +1,7 @@
 """Error kinds by meaning (DESIGN.md habit 12).
 
 Code raises these; transports translate them, each in one place: ``http_status`` below is the HTTP
-status of each kind (used by the FastAPI exception handler), and ``collector/status.py`` is the
+status of each kind (used by the FastAPI exception handler), and ``pipeline/status.py`` is the
 OTLP table (gRPC codes, retryable vs permanent, Retry-After / RetryInfo).
 Every error renders as the single JSON shape of the API: ``{"error": message, "details"?: [...]}``.
 
@@ -34,12 +34,6 @@ class InvalidInput(PulseError):
     """The client sent something we will never accept as it is (permanent; do not retry)."""
 
     http_status = 400
-
-
-class Unprocessable(InvalidInput):
-    """Well-formed but semantically unusable input."""
-
-    http_status = 422
 
 
 class PayloadTooLarge(InvalidInput):

@@ -3,12 +3,12 @@ habit 6) and wires the layers together by passing callables (habit 1). Nothing i
 but ``cli`` (and the tests, which build the same pieces).
 
 Start order: database (embedded or external) -> migrations -> pool -> default project -> ingest
-pipeline (disk queue + writer loop) -> gRPC receiver -> HTTP app. Shutdown runs the stack
-backwards: stop accepting (HTTP, then gRPC), drain the writer loop within the deadline, close the
-queue, the pool, the embedded PostgreSQL.
+pipeline (disk queue, mapping workers, writer loop) -> gRPC receiver -> HTTP app. Shutdown runs
+the stack backwards (see ``serve``): stop accepting (HTTP, then gRPC), drain the writer loop
+within the deadline, close the mapping workers and the queue, the pool, the embedded PostgreSQL.
 
-Roles (``PULSE_ROLE``): ``all`` (default) runs everything; ``ingest`` runs the receivers, the queue
-and the writer loop without the query routes; ``api`` runs the query routes only.
+Roles (``PULSE_ROLE``): ``all`` (default) runs everything; ``ingest`` runs the receivers and the
+pipeline without the query routes; ``api`` runs the query routes only (no pipeline at all).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import contextlib
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -33,18 +33,16 @@ from psycopg_pool import AsyncConnectionPool
 from pulse.api.app import create_app
 from pulse.api.deps import KeyAuthenticator, Services, make_authenticator
 from pulse.api.security import AuthOptions
-from pulse.collector.grpc import GrpcReceiver
-from pulse.collector.http import BodyLimits, InflightLimit, native_router
-from pulse.collector.ingest import Ingestor
-from pulse.collector.mapper import Mapper
-from pulse.collector.metrics import CONTENT_TYPE, IngestMetrics
-from pulse.collector.otlp_http import otlp_router
-from pulse.collector.queue import FileQueue, IngestQueue
-from pulse.collector.writer_loop import WriterLoop
 from pulse.config import Settings
 from pulse.errors import ConfigError
-from pulse.storage import accounts, prices, queries, writer
-from pulse.storage import metrics as metric_store
+from pulse.pipeline import CONTENT_TYPE, IngestMetrics, Ingestor, Mapper, Store, WriterLoop
+from pulse.queue import FileQueue, IngestQueue
+from pulse.receivers.body import BodyLimits
+from pulse.receivers.inflight import InflightLimit
+from pulse.receivers.native import native_router
+from pulse.receivers.otlp_grpc import GrpcReceiver
+from pulse.receivers.otlp_http import otlp_router
+from pulse.storage import accounts, metric_points, prices, queries, writer
 from pulse.storage.db import EmbeddedPostgres, describe_url, ensure_database, open_pool
 from pulse.storage.migrate import MigrationReport, migrate
 from pulse.storage.retention import RetentionJob
@@ -81,38 +79,48 @@ async def open_database(
 
 @dataclass
 class Pipeline:
-    """The ingest path: the Ingestor every transport calls, and what sits behind it."""
+    """The ingest path: the Ingestor every receiver calls, and what sits behind it (all None
+    for the ``api`` role, which ingests nothing; ``metrics`` still serves ``GET /metrics``)."""
 
-    ingestor: Ingestor
     metrics: IngestMetrics
+    ingestor: Ingestor | None = None
     queue: IngestQueue | None = None
     writer: WriterLoop | None = None
-    mapper: Mapper | None = None
+
+
+def storage_functions(pool: AsyncConnectionPool) -> Store:
+    """The storage functions the pipeline writes through (it never imports ``storage``)."""
+    return Store(
+        write_records=partial(writer.write_records, pool),
+        write_points=partial(metric_points.write_metric_points, pool),
+        write_dead_letters=partial(writer.write_dead_letters, pool),
+    )
 
 
 @contextlib.asynccontextmanager
 async def ingest_pipeline(
     settings: Settings, pool: AsyncConnectionPool, queue_dir: Path | None = None
 ) -> AsyncIterator[Pipeline]:
-    """Disk queue + writer loop behind an Ingestor (roles ``all``/``ingest``); for the ``api``
-    role, an Ingestor that writes synchronously (used by nothing but kept for uniformity)."""
+    """Disk queue, mapping workers and writer loop behind the Ingestor (roles all, ingest)."""
     metrics = IngestMetrics()
-    write = partial(writer.write_records, pool)
     if settings.role == "api":
-        yield Pipeline(Ingestor(write, None, metrics), metrics)
+        yield Pipeline(metrics)
         return
+    store = storage_functions(pool)
     queue = FileQueue(queue_dir or settings.queue_dir, max_bytes=settings.queue_max_bytes)
     mapper = Mapper(settings.mapping_worker_count, keep_generic=settings.keep_generic_spans)
     loop = WriterLoop(
-        queue, write, partial(writer.write_dead_letters, pool), metrics,
+        queue, store, metrics,
         batch_entries=settings.writer_batch_entries,
         linger_s=settings.writer_linger_ms / 1000,
         shutdown_timeout_s=settings.shutdown_timeout_s,
     )
-    # exit order: the writer drains (within the deadline), then the mapper and the queue close
+    # Shutdown order, by the order of entry: the writer loop exits first and drains the queue
+    # (within shutdown_timeout_s; the rest stays queued for the next start), then the mapping
+    # workers stop, then the queue persists its ack position and closes.
     async with queue, mapper, loop:
         metrics.track_queue(queue.depth, queue.bytes_used, queue.max_bytes)
-        yield Pipeline(Ingestor(write, queue, metrics), metrics, queue, loop, mapper)
+        yield Pipeline(metrics, Ingestor(queue, mapper, store, metrics), queue, loop)
 
 
 async def read_back(
@@ -151,18 +159,11 @@ def build_app(settings: Settings, pool: AsyncConnectionPool, pipeline: Pipeline)
         metrics=lambda: (pipeline.metrics.render(), CONTENT_TYPE),
     )
     ingest_routes = []
-    if settings.role in ("all", "ingest"):
+    if pipeline.ingestor is not None:  # roles all and ingest
         ingest_routes.append(
             native_router(pipeline.ingestor, authenticate, partial(read_back, pool), limits)
         )
-        ingest_routes.append(
-            otlp_router(
-                pipeline.ingestor, authenticate, limits,
-                partial(metric_store.write_metric_points, pool),
-                keep_generic=settings.keep_generic_spans,
-                mapper=pipeline.mapper,
-            )
-        )
+        ingest_routes.append(otlp_router(pipeline.ingestor, authenticate, limits))
     auth_options = AuthOptions(
         session_lifetime_s=settings.session_lifetime_s,
         signin_ip_limit=settings.signin_ip_limit,
@@ -193,19 +194,14 @@ async def load_custom_prices(settings: Settings, pool: AsyncConnectionPool) -> N
     await prices.sync_config_prices(pool, entries)
 
 
-def grpc_receiver(
-    settings: Settings, pool: AsyncConnectionPool, pipeline: Pipeline, keys: KeyAuthenticator
-) -> GrpcReceiver:
-    """The OTLP gRPC receiver over the same ingest path and key check as HTTP."""
+def grpc_receiver(settings: Settings, ingestor: Ingestor, keys: KeyAuthenticator) -> GrpcReceiver:
+    """The OTLP gRPC receiver over the same ingest entry and key check as HTTP."""
     return GrpcReceiver(
-        pipeline.ingestor,
+        ingestor,
         keys.check,
-        partial(metric_store.write_metric_points, pool),
         host=settings.grpc_host,
         port=settings.grpc_port,
         max_message_bytes=settings.grpc_max_recv_msg_size_mib * 1024 * 1024,
-        keep_generic=settings.keep_generic_spans,
-        mapper=pipeline.mapper,
     )
 
 
@@ -238,7 +234,25 @@ def announce_key(key: accounts.NewKey, out: TextIO = sys.stdout) -> None:
     )
 
 
-async def serve(settings: Settings) -> None:
+def listen_failure(what: str, host: str, port: int, setting: str, alternative: str = "") -> str:
+    """The one-line start-up error for a port we cannot listen on (the CLI checks first)."""
+    return (
+        f"Cannot listen for {what} on {host}:{port} (the port is in use, or the address is not"
+        f" available): stop the program using it, or set {setting} to another host:port"
+        + (f" ({alternative})" if alternative else "")
+    )
+
+
+async def serve(
+    settings: Settings, announce: Callable[[accounts.NewKey], None] = announce_key
+) -> None:
+    """Run the service until SIGINT/SIGTERM.
+
+    Shutdown is this exit stack unwinding, the reverse of the start order: the HTTP server stops
+    accepting and finishes its requests (``await serving`` returns), then the gRPC receiver stops
+    (grace period), then the pipeline drains the writer loop within the deadline and closes the
+    mapping workers and the queue, then the retention job, the pool and the embedded database
+    stop."""
     async with contextlib.AsyncExitStack() as stack:
         db = await stack.enter_async_context(open_database(settings))
         flavour = (
@@ -250,7 +264,7 @@ async def serve(settings: Settings) -> None:
         if settings.create_default_project:
             key = await accounts.ensure_default_project(db.pool)
             if key is not None:
-                announce_key(key)
+                announce(key)
         await load_custom_prices(settings, db.pool)
         if settings.role in ("all", "ingest"):  # one role deletes, the query API only reads
             await stack.enter_async_context(
@@ -258,9 +272,15 @@ async def serve(settings: Settings) -> None:
             )
         pipeline = await stack.enter_async_context(ingest_pipeline(settings, db.pool))
         app = build_app(settings, db.pool, pipeline)
-        if settings.role in ("all", "ingest") and settings.grpc_enabled:
-            receiver = grpc_receiver(settings, db.pool, pipeline, app.state.keys)
-            await stack.enter_async_context(receiver)
+        if pipeline.ingestor is not None and settings.grpc_enabled:
+            receiver = grpc_receiver(settings, pipeline.ingestor, app.state.keys)
+            try:
+                await stack.enter_async_context(receiver)
+            except (OSError, RuntimeError) as exc:  # grpcio: RuntimeError("Failed to bind ...")
+                raise ConfigError(listen_failure(
+                    "OTLP gRPC", settings.grpc_host, settings.grpc_port,
+                    "PULSE_GRPC_ENDPOINT", "or PULSE_GRPC_ENABLED=false",
+                )) from exc
             print(f"OTLP gRPC listening on {settings.grpc_host}:{receiver.port}", flush=True)
         config = uvicorn.Config(
             app,
@@ -281,4 +301,4 @@ async def serve(settings: Settings) -> None:
                 f"Pulse Bridge listening on http://{settings.http_host}:{settings.http_port}",
                 flush=True,
             )
-        await serving
+        await serving  # returns once HTTP has stopped; the stack then unwinds as above

@@ -205,7 +205,7 @@ def app(backend: Backend, pool, pipeline):
 @pytest_asyncio.fixture(scope="session", loop_scope="session")
 async def grpc_target(backend: Backend, pool, pipeline, app) -> AsyncIterator[str]:
     """A real OTLP gRPC receiver on a loopback port; yields ``127.0.0.1:<port>``."""
-    receiver = grpc_receiver(settings_for(backend), pool, pipeline, app.state.keys)
+    receiver = grpc_receiver(settings_for(backend), pipeline.ingestor, app.state.keys)
     async with receiver:
         yield f"127.0.0.1:{receiver.port}"
 

@@ -1,11 +1,14 @@
 """Settings: defaults < otel-config.yaml < environment, and errors that name the setting."""
 
+import re
+from dataclasses import fields
 from pathlib import Path
 
 import pytest
 
-from pulse.config import Settings, load_settings, settings_table
+from pulse.config import GROUPS, Settings, load_settings, options, settings_table
 from pulse.errors import ConfigError
+from tests import config_doc
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,18 +101,70 @@ def test_settings_table_documents_every_env_var():
         assert env in names
 
 
-def test_every_setting_can_be_set_from_the_environment_and_the_file():
-    """A Settings field without a _Spec would silently ignore its documented variable."""
-    from dataclasses import fields
+def test_every_settings_field_is_declared_with_its_option():
+    """A Settings field without an Option would silently ignore its documented variable."""
+    declared = dict(options())
+    for f in fields(Settings):
+        if "part_of" in f.metadata:  # the port of an endpoint: set by its host's option
+            assert f.name in declared[f.metadata["part_of"]].sets, f.name
+        else:
+            assert f.name in declared, f"{f.name} has no Option"
+    envs = [env for _, o in options() for env in o.env]
+    keys = [o.yaml for _, o in options()]
+    assert len(set(envs)) == len(envs) and len(set(keys)) == len(keys)
 
-    from pulse.config import _ENDPOINTS, _SPECS
 
-    declared = {s.name for s in _SPECS}
-    declared |= {f"{prefix}_{part}" for prefix, _, _ in _ENDPOINTS for part in ("host", "port")}
-    assert [f.name for f in fields(Settings) if f.name not in declared] == []
-    readme = (ROOT / "README.md").read_text()
-    for spec in _SPECS:
-        assert spec.env[0] in readme, f"{spec.env[0]} is not documented in the README"
+def test_settings_are_declared_grouped_by_component():
+    groups = [o.group for _, o in options()]
+    assert set(groups) <= set(GROUPS), set(groups) - set(GROUPS)
+    seen = list(dict.fromkeys(groups))  # first-appearance order
+    assert seen == [g for g in GROUPS if g in seen], "groups out of otel-config.yaml order"
+    assert groups == sorted(groups, key=seen.index), "a component's settings are not together"
+
+
+def test_readme_settings_tables_are_generated_from_the_declarations():
+    section = config_doc.readme_section((ROOT / "README.md").read_text())
+    assert section is not None, "README.md lost its settings markers"
+    assert section == config_doc.build(), (
+        "README.md's settings tables are stale: run python -m tests.config_doc --write")
+    for _, option in options():
+        assert f"`{option.env[0]}`" in section and f"`{option.yaml}`" in section
+
+
+def _key_line(lines: list[str], path: list[str]) -> int | None:
+    """The line of a dotted key in otel-config.yaml (active or commented out), or None."""
+    at, parent_indent = 0, -1
+    for depth, key in enumerate(path):
+        pattern = re.compile(rf"^(\s*)(#\s*)?{re.escape(key)}:")
+        for i in range(at, len(lines)):
+            text = lines[i]
+            indent = len(text) - len(text.lstrip())
+            if text.strip() and not text.lstrip().startswith("#") and indent <= parent_indent:
+                return None  # left the parent's block
+            match = pattern.match(text)
+            if match and indent > parent_indent and (depth == len(path) - 1 or not match[2]):
+                at, parent_indent = i + 1, indent
+                break
+        else:
+            return None
+    return at - 1
+
+
+def test_otel_config_yaml_documents_every_setting():
+    """Every setting has its key in the shipped file (commented out when it has no useful
+    default) and its environment variable named in the comment just above the key."""
+    lines = (ROOT / "otel-config.yaml").read_text().splitlines()
+    for name, option in options():
+        line = _key_line(lines, option.yaml.split("."))
+        assert line is not None, f"otel-config.yaml lacks {option.yaml} ({name})"
+        above = []
+        for text in reversed(lines[:line]):
+            if not text.lstrip().startswith("#"):
+                break
+            above.append(text)
+        comment = " ".join(above)
+        assert any(env in comment for env in option.env), (
+            f"otel-config.yaml: the comment above {option.yaml} does not name {option.env[0]}")
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """The FastAPI application: routers, and one error shape for every failure (DESIGN.md habit 11).
 
 ``create_app`` takes already-built services (pool, authenticator, extra routers such as the
-collector's ingest routes) from ``main``; it builds nothing long-lived itself.
+receivers' ingest routes) from ``main``; it builds nothing long-lived itself.
 """
 
 from __future__ import annotations

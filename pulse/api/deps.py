@@ -3,7 +3,7 @@
 
 ``Services`` is what ``main`` hands the app (the pool, readiness probes). ``make_authenticator``
 returns the FastAPI dependency used by every ``/v1`` route, including the ingest routes of
-``collector`` (which receive it as a callable).
+``receivers`` (which receive it as a callable).
 """
 
 from __future__ import annotations

@@ -16,6 +16,8 @@ from typing import Any
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 
+from pulse import row_shapes
+
 ERROR = {"$ref": "#/components/schemas/ErrorBody"}
 ERROR_SCHEMA = {
     "type": "object", "required": ["error"],
@@ -24,46 +26,29 @@ ERROR_SCHEMA = {
 }
 
 
-def _n(kind: str) -> dict[str, Any]:
-    return {"type": [kind, "null"]}
+def _row_schema(table: tuple[row_shapes.Column, ...], what: str) -> dict[str, Any]:
+    """The schema of an API row, derived from its column table (pulse/row_shapes.py).
+
+    Every key is required (absent values are null, never omitted). ``additionalProperties`` is
+    left open on purpose: the API contract lets later versions append keys, so clients generated
+    from this document must ignore unknown keys. That this version returns exactly the declared
+    keys is checked by tests/api/test_row_contract.py with the schema closed.
+    """
+    columns = row_shapes.returned(table)
+    return {
+        "type": "object",
+        "description": f"{what}. Keys may be added in later versions: ignore unknown keys.",
+        "required": [c.api for c in columns],
+        "properties": {c.api: c.api_schema() for c in columns},
+    }
 
 
-_JSON = {}  # any JSON value
-TRACE_ROW = {
-    "type": "object",
-    "required": ["traceId", "projectId", "sessionId", "timestamp", "latencyMs", "provider",
-                 "modelRequested", "modelUsed", "providerRequestId", "requestBody",
-                 "responseBody", "inputTokens", "outputTokens", "outputText", "finishReason",
-                 "status", "error", "costCents", "metadata"],
-    "properties": {
-        "traceId": {"type": "string"}, "projectId": {"type": "string"},
-        "sessionId": _n("string"), "timestamp": {"type": "string"},
-        "latencyMs": {"type": "number"}, "provider": {"type": "string"},
-        "modelRequested": {"type": "string"}, "modelUsed": _n("string"),
-        "providerRequestId": _n("string"), "requestBody": {"type": "object"},
-        "responseBody": _n("object"), "inputTokens": _n("integer"),
-        "outputTokens": _n("integer"), "outputText": _n("string"),
-        "finishReason": _n("string"), "status": {"enum": ["success", "error"]},
-        "error": _JSON, "costCents": _n("number"), "metadata": {"type": "object"},
-    },
+ROW_SCHEMAS = {
+    "TraceRow": _row_schema(row_shapes.TRACES, "One LLM call (a stored trace)"),
+    "SpanRow": _row_schema(row_shapes.SPANS, "One piece of agent activity (a stored span)"),
 }
-SPAN_ROW = {
-    "type": "object",
-    "required": ["spanId", "projectId", "sessionId", "parentSpanId", "timestamp", "durationMs",
-                 "source", "kind", "eventType", "status", "toolUseId", "toolName", "toolInput",
-                 "toolResponse", "error", "isInterrupt", "cwd", "model", "agentName",
-                 "metadata"],
-    "properties": {
-        "spanId": {"type": "string"}, "projectId": {"type": "string"},
-        "sessionId": {"type": "string"}, "parentSpanId": _n("string"),
-        "timestamp": {"type": "string"}, "durationMs": _n("number"),
-        "source": {"type": "string"}, "kind": {"type": "string"},
-        "eventType": {"type": "string"}, "status": _n("string"), "toolUseId": _n("string"),
-        "toolName": _n("string"), "toolInput": _JSON, "toolResponse": _JSON, "error": _JSON,
-        "isInterrupt": _n("boolean"), "cwd": _n("string"), "model": _n("string"),
-        "agentName": _n("string"), "metadata": {"type": "object"},
-    },
-}
+TRACE_ROW = {"$ref": "#/components/schemas/TraceRow"}
+SPAN_ROW = {"$ref": "#/components/schemas/SpanRow"}
 
 
 def _page(kind: str, row: dict) -> dict[str, Any]:
@@ -191,6 +176,7 @@ def install(app: FastAPI) -> None:
                               description=app.description, routes=app.routes)
             components = doc.setdefault("components", {})
             components.setdefault("schemas", {}).setdefault("ErrorBody", ERROR_SCHEMA)
+            components["schemas"].update(ROW_SCHEMAS)
             components["securitySchemes"] = SECURITY_SCHEMES
             for name in ("HTTPValidationError", "ValidationError"):
                 components["schemas"].pop(name, None)

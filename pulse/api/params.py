@@ -2,6 +2,8 @@
 
 Dates accept ISO 8601 (a naive value is UTC), epoch seconds or milliseconds (digits; below 1e12
 means seconds) and ``YYYY-MM-DD`` (start of day for ``date_from``, end of day for ``date_to``).
+The analytics routes refuse the date-only form (``datetime_only``), as the reference Pulse
+service does: a range of whole days there is spelled with full datetimes.
 """
 
 from __future__ import annotations
@@ -18,8 +20,15 @@ _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DIGITS = re.compile(r"^\d{1,16}$")
 
 
-def parse_date(name: str, raw: str, *, end_of_day: bool) -> datetime:
+def parse_date(
+    name: str, raw: str, *, end_of_day: bool, datetime_only: bool = False
+) -> datetime:
     text = raw.strip()
+    if datetime_only and _DAY.match(text):
+        raise InvalidInput(
+            f"Invalid {name} parameter: a full ISO 8601 datetime is required"
+            f" (e.g. {text}T00:00:00Z), not a date"
+        )
     try:
         if _DAY.match(text):
             day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)

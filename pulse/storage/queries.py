@@ -1,8 +1,9 @@
 """Named read functions for traces, spans and sessions (SPEC.md §4).
 
 Rows come back as JSON text in the API's row shape (camelCase keys, nulls kept, UTC timestamps
-with milliseconds), built by PostgreSQL with ``json_build_object``: the API passes them through
-without decoding and re-encoding request/response bodies in Python.
+with milliseconds), built by PostgreSQL with ``json_build_object`` from the column tables of
+``pulse/row_shapes.py``: the API passes them through without decoding and re-encoding
+request/response bodies in Python.
 
 Every function is scoped by ``project_id``; there is no way to read across projects.
 """
@@ -17,28 +18,26 @@ from uuid import UUID
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
 
-_TS = """to_char("timestamp" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
+from pulse import row_shapes
 
-TRACE_JSON = f"""json_build_object(
-  'traceId', trace_id, 'projectId', project_id, 'sessionId', session_id,
-  'timestamp', {_TS}, 'latencyMs', latency_ms, 'provider', provider,
-  'modelRequested', model_requested, 'modelUsed', model_used,
-  'providerRequestId', provider_request_id, 'requestBody', request_body,
-  'responseBody', response_body, 'inputTokens', input_tokens, 'outputTokens', output_tokens,
-  'outputText', output_text, 'finishReason', finish_reason, 'status', status, 'error', error,
-  'costCents', trim_scale(cost_cents), 'metadata', metadata,
-  'otelTraceId', otel_trace_id, 'otelSpanId', otel_span_id,
-  'otelParentSpanId', otel_parent_span_id, 'serviceName', service_name)::text"""
 
-SPAN_JSON = f"""json_build_object(
-  'spanId', span_id, 'projectId', project_id, 'sessionId', session_id,
-  'parentSpanId', parent_span_id, 'timestamp', {_TS}, 'durationMs', duration_ms,
-  'source', source, 'kind', kind, 'eventType', event_type, 'status', status,
-  'toolUseId', tool_use_id, 'toolName', tool_name, 'toolInput', tool_input,
-  'toolResponse', tool_response, 'error', error, 'isInterrupt', is_interrupt, 'cwd', cwd,
-  'model', model, 'agentName', agent_name, 'metadata', metadata,
-  'otelTraceId', otel_trace_id, 'otelSpanId', otel_span_id,
-  'otelParentSpanId', otel_parent_span_id, 'serviceName', service_name)::text"""
+def _api_value(column: row_shapes.Column) -> str:
+    """The SQL expression of a column's value in an API row."""
+    if column.sql_type == "timestamp with time zone":  # UTC, milliseconds, Z
+        return f"""to_char("{column.name}" AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')"""
+    if column.sql_type == "numeric":  # 0.750000 -> 0.75 (numeric(20, 6) keeps trailing zeros)
+        return f"trim_scale({column.name})"
+    return column.name
+
+
+def row_json(table: tuple[row_shapes.Column, ...]) -> str:
+    """``json_build_object('traceId', trace_id, ...)::text``: one API row, keys in table order."""
+    pairs = ", ".join(f"'{c.api}', {_api_value(c)}" for c in row_shapes.returned(table))
+    return f"json_build_object({pairs})::text"
+
+
+TRACE_JSON = row_json(row_shapes.TRACES)
+SPAN_JSON = row_json(row_shapes.SPANS)
 
 
 @dataclass(frozen=True, slots=True)

@@ -111,6 +111,28 @@ async def test_bad_params_are_400(http, project, path, params, error):
         assert r.json()["details"] and {"field", "message"} <= set(r.json()["details"][0])
 
 
+@pytest.mark.parametrize("path", ["/v1/analytics", "/v1/analytics/spans"])
+@pytest.mark.parametrize("params", [
+    {"date_from": "2024-01-01", "date_to": "2024-12-31"},  # the reference suite's case
+    {"date_from": "2024-01-01T00:00:00Z", "date_to": "2024-12-31"},
+    {"date_from": "2024-01-01", "date_to": "2024-12-31T23:59:59Z"},
+])
+async def test_date_only_bounds_are_400_with_the_format_named(http, project, path, params):
+    """Analytics take full ISO 8601 datetimes, as the reference Pulse service does."""
+    r = await http.get(path, params=params, headers=project.headers)
+    assert r.status_code == 400, r.text
+    field = "date_from" if "T" not in params["date_from"] else "date_to"
+    message = r.json()["error"]
+    assert message.startswith(f"Invalid {field} parameter") and "ISO 8601 datetime" in message
+
+
+async def test_list_routes_still_take_dates(http, project):
+    await _seed(http, project)
+    r = await http.get("/v1/traces", params={"date_from": "2026-01-25", "date_to": "2026-01-26"},
+                       headers=project.headers)
+    assert r.status_code == 200 and r.json()["total"] == 3
+
+
 async def test_auth_and_project_isolation(http, project, other_project):
     await _seed(http, project)
     assert (await http.get("/v1/analytics", params=RANGE)).status_code == 401

@@ -1,7 +1,9 @@
 """``/openapi.json`` matches the real behaviour (issue 6 acceptance 3): Schemathesis fuzzes every
 operation of the document against the real server, without credentials, with an API key, and with
 a dashboard session scoped to a project; no 5xx, no status code, content type or body outside
-the document. Bounded: a few examples per operation, loopback only."""
+the document. Bounded: a few examples per operation, loopback only. The same harness, pointed at
+an app that answers outside its own document, must fail (so a green fuzz run means something).
+Row shapes route by route: tests/api/test_row_contract.py."""
 
 from __future__ import annotations
 
@@ -10,9 +12,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
 
 from tests import accounts_fixtures as fx
 from tests.accounts_fixtures import new_key
+from tests.conftest import _QuietServer, free_port
 
 # fixtures, used by name
 account = fx.account
@@ -36,8 +42,40 @@ async def fuzz(server: str, tmp_path: Path, *args: str, examples: int = 6) -> tu
     return proc.returncode, out.decode(errors="replace")
 
 
-def test_schemathesis_is_installed():
-    assert Path(ST).exists(), "schemathesis (dev extra) is missing"
+def liar() -> FastAPI:
+    """An app whose one route answers a row of the wrong shape for its own document."""
+    app = FastAPI()
+
+    @app.get("/row")
+    async def row() -> JSONResponse:
+        return JSONResponse({"traceId": 5})
+
+    schema = {"type": "object", "required": ["traceId"],
+              "properties": {"traceId": {"type": "string"}}}
+    doc = {
+        "openapi": "3.1.0", "info": {"title": "liar", "version": "1"},
+        "paths": {"/row": {"get": {"responses": {"200": {
+            "description": "a row", "content": {"application/json": {"schema": schema}}}}}}},
+    }
+    app.openapi = lambda: doc
+    return app
+
+
+async def test_the_fuzz_run_fails_on_a_response_outside_the_document(tmp_path):
+    """The harness below is able to fail: same checks and flags, against an app that lies."""
+    port = free_port()
+    server = _QuietServer(uvicorn.Config(liar(), host="127.0.0.1", port=port,
+                                         log_level="warning"))
+    task = asyncio.create_task(server.serve())
+    try:
+        while not server.started:
+            await asyncio.sleep(0.02)
+        code, out = await fuzz(f"http://127.0.0.1:{port}", tmp_path, examples=2)
+    finally:
+        server.should_exit = True
+        await task
+    assert code != 0, out
+    assert "Response violates schema" in out, out
 
 
 async def test_document_covers_the_api(http):
@@ -53,7 +91,8 @@ async def test_document_covers_the_api(http):
             if path.startswith(("/v1/", "/dashboard/api/")) and path != "/dashboard/api/signup":
                 assert "401" in op["responses"], (method, path)
     listed = paths["/v1/traces"]["get"]["responses"]["200"]["content"]["application/json"]
-    assert "traceId" in listed["schema"]["properties"]["traces"]["items"]["properties"]
+    assert listed["schema"]["properties"]["traces"]["items"] == {
+        "$ref": "#/components/schemas/TraceRow"}
 
 
 @pytest.mark.parametrize("who", ["anonymous", "api_key", "session"])

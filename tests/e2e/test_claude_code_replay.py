@@ -13,9 +13,8 @@ from collections import defaultdict
 
 import pytest
 
-from pulse.storage.metrics import list_metric_points
-from tests.collector import test_otlp_http as base
-from tests.collector.test_otlp_http import (
+from pulse.storage.metric_points import list_metric_points
+from tests.support.otlp import (
     FIXTURES,
     JSON,
     PROTO,
@@ -26,32 +25,30 @@ from tests.collector.test_otlp_http import (
     wait_rows,
 )
 
-otlp_url, otlp = base.otlp_url, base.otlp  # shared fixtures
-
 SESSION = "9b2f6c1e-4d7a-4c1b-a0f2-3e8d5a7c6b10"
 MODEL = "claude-sonnet-4-5-20250929"
 LOGS = next(p for p in FIXTURES if p.stem.startswith("06-"))
 METRICS = next(p for p in FIXTURES if p.stem.startswith("09-"))
 
 
-async def send(otlp, project, path, encoding: str) -> None:
+async def send(http, project, path, encoding: str) -> None:
     route, body = body_of(path, encoding)
     headers = {**project.headers, "Content-Type": encoding}
     if encoding == PROTO:
         body, headers["Content-Encoding"] = gzip.compress(body), "gzip"
-    r = await otlp.post(route, content=body, headers=headers)
+    r = await http.post(route, content=body, headers=headers)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"].startswith(encoding)
     assert not partial(r), partial(r)  # nothing rejected or dropped in this session
 
 
 @pytest.mark.parametrize("encoding", [PROTO, JSON], ids=["http-protobuf", "http-json"])
-async def test_claude_code_session_replay(otlp, pool, pipeline, project, encoding):
+async def test_claude_code_session_replay(http, pool, pipeline, project, encoding):
     for _ in range(2):  # the second replay is a redelivery: nothing may change
-        await send(otlp, project, LOGS, encoding)
-        await send(otlp, project, METRICS, encoding)
+        await send(http, project, LOGS, encoding)
+        await send(http, project, METRICS, encoding)
     await drained(pipeline)
-    traces, spans = await wait_rows(otlp, project, 2, 3)
+    traces, spans = await wait_rows(http, project, 2, 3)
 
     ok, failed = sorted(traces, key=lambda t: t["status"] != "success")
     assert ok["status"] == "success" and failed["status"] == "error"
@@ -96,8 +93,9 @@ async def test_claude_code_session_replay(otlp, pool, pipeline, project, encodin
         "delta"}
 
 
-async def test_metrics_alone_make_no_traces(otlp, pool, project):
-    await send(otlp, project, METRICS, PROTO)
+async def test_metrics_alone_make_no_traces(http, pool, pipeline, project):
+    await send(http, project, METRICS, PROTO)
+    await drained(pipeline)  # metric points, too, go through the queue and the writer loop
     assert len(await list_metric_points(pool, project.id)) == 6
-    assert await rows(otlp, project, "traces") == []
-    assert await rows(otlp, project, "spans") == []
+    assert await rows(http, project, "traces") == []
+    assert await rows(http, project, "spans") == []

@@ -7,117 +7,23 @@ computed; a second ``serve`` on the same data dir reuses the data; the keys CLI 
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import socket
 import subprocess
-import sys
-import time
 import uuid
-from pathlib import Path
 
 import httpx
 import pytest
 
-CLI = str(Path(sys.executable).with_name("pulse-bridge"))
-KEY = re.compile(r"pulse_sk_[A-Za-z0-9_-]{20,}")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def clean_env(port: int) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("PULSE_") and k not in ("DATABASE_URL",)
-    }
-    env["PULSE_HTTP_ENDPOINT"] = f"127.0.0.1:{port}"
-    env["PULSE_GRPC_ENDPOINT"] = f"127.0.0.1:{free_port()}"
-    return env
-
-
-class Served:
-    """``pulse-bridge serve`` in a subprocess; collects its stdout until it listens."""
-
-    def __init__(self, data_dir: Path, cwd: Path) -> None:
-        self.port = free_port()
-        self.proc = subprocess.Popen(
-            [CLI, "--data-dir", str(data_dir), "serve"],
-            cwd=cwd,
-            env=clean_env(self.port),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
-        self.output: list[str] = []
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            line = self.proc.stdout.readline()
-            if not line:
-                break
-            self.output.append(line)
-            if "Pulse Bridge listening on" in line:
-                break
-        self.url = f"http://127.0.0.1:{self.port}"
-        self._wait_healthy()
-
-    def _wait_healthy(self) -> None:
-        for _ in range(200):
-            try:
-                if httpx.get(self.url + "/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                time.sleep(0.05)
-        self.stop()
-        pytest.fail("server did not become healthy:\n" + "".join(self.output))
-
-    @property
-    def text(self) -> str:
-        return "".join(self.output)
-
-    def stop(self) -> int:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        try:
-            rest, _ = self.proc.communicate(timeout=60)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            rest, _ = self.proc.communicate()
-        self.output.append(rest or "")
-        return self.proc.returncode
-
-
-def get_eventually(url: str, headers: dict, timeout: float = 10.0) -> httpx.Response:
-    """/async answers once the data is durable in the queue; the writer stores it shortly after."""
-    deadline = time.monotonic() + timeout
-    while True:
-        response = httpx.get(url, headers=headers)
-        if response.status_code == 200 or time.monotonic() > deadline:
-            return response
-        time.sleep(0.05)
-
-
-def run_cli(data_dir: Path, cwd: Path, *args: str) -> str:
-    done = subprocess.run(
-        [CLI, "--data-dir", str(data_dir), *args],
-        cwd=cwd,
-        env=clean_env(free_port()),
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    return done.stdout
-
-
-def postgres_running(data_dir: Path) -> bool:
-    ps = subprocess.run(["ps", "-eo", "args"], capture_output=True, text=True).stdout
-    return any("postgres" in line and str(data_dir) in line for line in ps.splitlines())
+from tests.support.cli import (
+    CLI,
+    KEY,
+    Served,
+    clean_env,
+    free_port,
+    get_eventually,
+    postgres_running,
+    run_cli,
+)
 
 
 def test_first_serve_prints_a_key_and_round_trips_a_trace(tmp_path):
@@ -126,6 +32,10 @@ def test_first_serve_prints_a_key_and_round_trips_a_trace(tmp_path):
     try:
         keys = KEY.findall(served.text)
         assert len(keys) == 1, served.text
+        # the first start shows where the dashboard is and how to get in, with our --data-dir
+        assert f"{served.url}/dashboard\n" in served.text, served.text
+        assert f"pulse-bridge --data-dir {data_dir} users create" in served.text
+        assert f"pulse-bridge --data-dir {data_dir} dashboard-login" in served.text
         headers = {"Authorization": f"Bearer {keys[0]}"}
         trace_id = str(uuid.uuid4())
         item = {

@@ -29,11 +29,8 @@ from opentelemetry.sdk.resources import Resource  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor  # noqa: E402
 
-from tests.collector import test_otlp_http as base  # noqa: E402
-from tests.collector.test_otlp_http import rows  # noqa: E402
 from tests.helpers import eventually  # noqa: E402
-
-otlp_url, otlp = base.otlp_url, base.otlp  # shared fixtures
+from tests.support.otlp import rows  # noqa: E402
 
 COMPLETION = {
     "id": "chatcmpl-fake0001",
@@ -108,13 +105,13 @@ def run_instrumented_chat(openai_url: str, pulse_url: str, key: str) -> None:
     provider.shutdown()
 
 
-async def test_openai_v2_instrumentation(otlp, otlp_url, project, fake_openai, monkeypatch):
+async def test_openai_v2_instrumentation(http, server, project, fake_openai, monkeypatch):
     monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "span_only")
     monkeypatch.setenv("OTEL_SEMCONV_STABILITY_OPT_IN", "gen_ai_latest_experimental")
-    await asyncio.to_thread(run_instrumented_chat, fake_openai, otlp_url, project.key)
+    await asyncio.to_thread(run_instrumented_chat, fake_openai, server, project.key)
     assert _FakeOpenAI.requests, "the openai client never reached the fake server"
 
-    traces = await eventually(lambda: rows(otlp, project, "traces"), lambda r: len(r) >= 1)
+    traces = await eventually(lambda: rows(http, project, "traces"), lambda r: len(r) >= 1)
     assert len(traces) == 1, traces
     t = traces[0]
     assert t["provider"] == "openai"

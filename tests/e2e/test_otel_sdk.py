@@ -26,11 +26,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind
 
-from tests.collector import test_otlp_http as base
-from tests.collector.test_otlp_http import rows
 from tests.helpers import eventually
-
-otlp_url, otlp, otlp_grpc = base.otlp_url, base.otlp, base.otlp_grpc  # shared fixtures
+from tests.support.otlp import rows
 
 
 def emit_agent_run(exporter, conversation: str) -> None:
@@ -72,9 +69,9 @@ def emit_agent_run(exporter, conversation: str) -> None:
     provider.shutdown()
 
 
-async def check_rows(otlp, project, conversation: str) -> None:
+async def check_rows(http, project, conversation: str) -> None:
     async def probe():
-        return await rows(otlp, project, "traces"), await rows(otlp, project, "spans")
+        return await rows(http, project, "traces"), await rows(http, project, "spans")
 
     traces, spans = await eventually(probe, lambda r: len(r[0]) >= 1 and len(r[1]) >= 2)
     assert len(traces) == 1, traces
@@ -99,20 +96,20 @@ async def check_rows(otlp, project, conversation: str) -> None:
 
 
 @pytest.mark.parametrize("transport", ["grpc", "http"])
-async def test_sdk_trace_exporters(otlp, otlp_url, otlp_grpc, project, transport):
+async def test_sdk_trace_exporters(http, server, grpc_target, project, transport):
     conversation = f"conv-{uuid.uuid4().hex[:8]}"
     if transport == "grpc":
         exporter = GrpcSpanExporter(
-            endpoint=otlp_grpc, insecure=True,
+            endpoint=grpc_target, insecure=True,
             headers=(("authorization", f"Bearer {project.key}"),), timeout=10,
         )
     else:
         exporter = HttpSpanExporter(
-            endpoint=f"{otlp_url}/v1/traces",
+            endpoint=f"{server}/v1/traces",
             headers={"authorization": f"Bearer {project.key}"}, timeout=10,
         )
     await asyncio.to_thread(emit_agent_run, exporter, conversation)
-    await check_rows(otlp, project, conversation)
+    await check_rows(http, project, conversation)
 
 
 def emit_claude_code_event(url: str, key: str, session: str) -> None:
@@ -147,11 +144,11 @@ def emit_claude_code_event(url: str, key: str, session: str) -> None:
     provider.shutdown()
 
 
-async def test_sdk_log_exporter_claude_code_event(otlp, otlp_url, project):
+async def test_sdk_log_exporter_claude_code_event(http, server, project):
     session = str(uuid.uuid4())
-    await asyncio.to_thread(emit_claude_code_event, otlp_url, project.key, session)
+    await asyncio.to_thread(emit_claude_code_event, server, project.key, session)
 
-    traces = await eventually(lambda: rows(otlp, project, "traces"), lambda r: len(r) >= 1)
+    traces = await eventually(lambda: rows(http, project, "traces"), lambda r: len(r) >= 1)
     assert len(traces) == 1, traces
     t = traces[0]
     assert t["provider"] == "anthropic"

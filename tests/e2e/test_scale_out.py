@@ -16,8 +16,8 @@ import psycopg
 import pytest
 
 from tests.conftest import CI, TIMESCALE_SERVER
-from tests.e2e.test_cli_serve import CLI, KEY, clean_env, free_port
 from tests.factories import span_item, trace_item
+from tests.support.cli import CLI, KEY, clean_env, free_port
 
 
 @pytest.fixture

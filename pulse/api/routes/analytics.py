@@ -23,14 +23,15 @@ from pulse.storage import analytics, analytics_spans
 
 
 def required_range(q: QueryParams, errors: QueryErrors) -> tuple[datetime, datetime] | None:
-    """Both bounds, parsed (400 ``Invalid date_from parameter`` when unparseable)."""
+    """Both bounds, parsed: 400 ``Invalid date_from parameter`` when unparseable, and (as in the
+    reference Pulse service) when only a date is given: analytics take full datetimes."""
     for name in ("date_from", "date_to"):
         if not q.get(name):
             errors.add(name, "Required")
     if errors.details:
         return None
-    date_from = parse_date("date_from", q["date_from"], end_of_day=False)
-    date_to = parse_date("date_to", q["date_to"], end_of_day=True)
+    date_from = parse_date("date_from", q["date_from"], end_of_day=False, datetime_only=True)
+    date_to = parse_date("date_to", q["date_to"], end_of_day=True, datetime_only=True)
     if date_from > date_to:
         errors.add("date_from", "Must not be after date_to")
         return None
