@@ -147,3 +147,12 @@ def test_every_family_name_is_unique_and_sources_are_known_span_sources():
 def test_chain_walks_tiers_then_families():
     assert r.chain(Field.SESSION, "fallback") == ("conversation.id",)
     assert r.chain(Field.AGENT_NAME, "last") == ("gen_ai.workflow.name", "ai.telemetry.functionId")
+
+
+def test_readers_only_where_the_resolver_calls_them():
+    from pulse.mapping.families.base import Family, keys
+
+    odd = Family(name="odd", fields={Field.SESSION: keys(lambda a: "s")})
+    with pytest.raises(TypeError, match="session_id"):
+        r.chain(Field.SESSION, order=(odd,))
+    assert r.chain(Field.COST_USD, order=(odd,)) == ()

@@ -73,6 +73,10 @@ class Field(StrEnum):
     AGENT_NAME = "agent_name"
 
 
+# fields whose resolvers accept reader functions among the attribute names
+READER_FIELDS = frozenset({Field.CONTENT, Field.REQUEST_MODEL, Field.COST_USD})
+
+
 @dataclass(frozen=True, slots=True)
 class Keys:
     """Where one family keeps one field, best first, in three precedence tiers.
@@ -83,9 +87,10 @@ class Keys:
     family's ``last`` names (last resorts, consulted after everything else, including a request
     or response body where the field has one).
 
-    Entries are attribute names, or reader functions where a plain name cannot say it (a value
-    inside a JSON attribute): ``reader(attrs) -> value or None``. For :attr:`Field.CONTENT` every
-    entry is a reader of the whole item, ``reader(item) -> Content or None``.
+    Entries are attribute names, or for the fields in :data:`READER_FIELDS` reader functions
+    where a plain name cannot say it (a value inside a JSON attribute): ``reader(attrs) -> value
+    or None``. For :attr:`Field.CONTENT` every entry is a reader of the whole item,
+    ``reader(item) -> Content or None``. The registry checks this at import.
     """
 
     primary: tuple[Any, ...] = ()

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from pulse.mapping.families.base import Family, Field
+from pulse.mapping.families.base import READER_FIELDS, Family, Field
 from pulse.mapping.families.claude_code import CLAUDE_CODE
 from pulse.mapping.families.codex import CODEX
 from pulse.mapping.families.generic import GENERIC, LANGFUSE, LANGSMITH, OTEL_GENERAL
@@ -92,6 +92,8 @@ def chain(
             where = family.fields.get(field)
             if where is not None:
                 found.extend(name for name in getattr(where, tier) if name not in found)
+    if field not in READER_FIELDS and not all(isinstance(name, str) for name in found):
+        raise TypeError(f"{field}: only attribute names are read for this field")
     return tuple(found)
 
 
