@@ -1,4 +1,4 @@
-"""Lenient attribute access (MAPPING.md §8): numbers sent as strings, JSON sent as strings,
+"""Lenient attribute access: numbers sent as strings, JSON sent as strings,
 ``"true"``/``"false"`` booleans, and flattened indexed keys rebuilt into lists.
 
 Every convention module reads attributes through these helpers, so that "liberal in what we

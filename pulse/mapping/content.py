@@ -1,8 +1,8 @@
 """The shape every convention's content extractor returns, and message-text helpers.
 
 Each convention module offers ``content(item) -> Content | None``; the trace builder takes each
-field from the first convention that has it, in MAPPING.md §10.1 order (request_body,
-response_body, output_text, finish_reason rows).
+part from the first family reader (in the registry's content order) that has it: request body,
+response body, output text, finish reason.
 """
 
 from __future__ import annotations
@@ -66,7 +66,8 @@ def message_text(message: Any) -> str | None:
 
 
 def clean_output_text(text: str | None) -> tuple[str | None, bool]:
-    """(text, redacted): ``<REDACTED>`` is never stored as text (MAPPING.md §10.1 output_text)."""
+    """(text, redacted): the ``<REDACTED>`` placeholder of exporters that hide content is never
+    stored as text; the record says ``redacted`` instead."""
     if text is not None and text.strip() == REDACTED:
         return None, True
     return text, False

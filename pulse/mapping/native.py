@@ -1,9 +1,10 @@
-"""Native Pulse JSON (SPEC.md §3) -> TraceRecord / SpanRecord, with the exact validation rules.
+"""Native Pulse JSON (the ``/v1/traces|spans/async|batch`` routes) -> TraceRecord / SpanRecord.
 
 The body is a JSON array of 1..100 items. Unknown keys are ignored, ``null`` on an optional field
 means absent. One invalid item rejects the whole batch with ``InvalidInput("Validation failed",
 details=[{"index", "field", "message"}, ...])``, listing every problem found, not just the first.
-Cost is computed with genai-prices when the client sent none (``metadata.cost_source``).
+Cost follows :mod:`pulse.mapping.cost` (the client's ``cost_cents`` first, else computed;
+``metadata.cost_source`` says which).
 """
 
 from __future__ import annotations
@@ -18,13 +19,14 @@ from uuid import UUID
 import orjson
 
 from pulse.errors import InvalidInput
-from pulse.mapping.pricing import TokenUsage, compute_cost_cents
+from pulse.mapping.cost import MAX_COST_CENTS, NOT_REPORTED, trace_cost
+from pulse.mapping.jsonsafe import INT64_MAX, clean_json, clean_str
 from pulse.mapping.providers import CANONICAL_PROVIDERS, canonical_provider
-from pulse.mapping.values import INT64_MAX, clean_json, clean_str, parse_rfc3339
+from pulse.mapping.timestamps import parse_rfc3339
+from pulse.mapping.usage import Usage, make_usage
 from pulse.records import SPAN_KINDS, SPAN_SOURCES, SpanRecord, TraceRecord
 
 MAX_ITEMS = 100
-MAX_COST_CENTS = 10**12  # ten billion dollars: anything above is a unit mistake
 MAX_MS = 10**12  # ~31 years
 # Deepest nesting accepted in a JSON-valued field: clean_json recurses and the writer's orjson
 # refuses to encode beyond 255 levels, so deeper values would fail after validation (a 500).
@@ -248,7 +250,7 @@ def _read_item(
     values: dict[str, Any] = {}
     for name, required, reader in spec:
         raw = item.get(name)
-        if raw is None:  # absent and null are the same (SPEC.md §3)
+        if raw is None:  # absent and null are the same
             if required:
                 problems.append({"index": index, "field": name, "message": "Required"})
             continue
@@ -280,26 +282,16 @@ def spans_from_json(items: list[Any]) -> list[SpanRecord]:
 def _trace(v: dict[str, Any]) -> TraceRecord:
     metadata = dict(v.pop("metadata", None) or {})
     cost = v.pop("cost_cents", None)
-    if cost is not None:
-        cost_cents: Decimal | None = Decimal(repr(cost))
-        if metadata.get("cost_source") not in ("client", "provider"):
-            metadata["cost_source"] = "client"
-    else:
-        cost_cents = _computed_cost(v, metadata)
-    return TraceRecord(**v, cost_cents=cost_cents, metadata=metadata)
-
-
-def _computed_cost(v: dict[str, Any], metadata: dict[str, Any]) -> Decimal | None:
-    usage = native_usage(v, metadata)
-    if usage is None:
-        return None
+    reported = NOT_REPORTED
+    if cost is not None:  # kept exactly as sent; the client may say it came from the provider
+        source = metadata.get("cost_source")
+        reported = (Decimal(repr(cost)), source if source in ("client", "provider") else "client")
     model = v.get("model_used") or v["model_requested"]
-    cost = compute_cost_cents(v["provider"], model, usage, v["timestamp"])
-    if cost is not None and cost > MAX_COST_CENTS:
-        cost = None  # absurd token counts: no cost rather than a value the column cannot hold
-    if cost is not None:
-        metadata["cost_source"] = "computed"
-    return cost
+    usage = native_usage(v, metadata)
+    cost_cents, source = trace_cost(reported, v["provider"], model, usage, v["timestamp"])
+    if source:
+        metadata["cost_source"] = source
+    return TraceRecord(**v, cost_cents=cost_cents, metadata=metadata)
 
 
 def _int_or_zero(value: Any) -> int:
@@ -310,12 +302,14 @@ def _as_dict(value: Any) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def native_usage(v: dict[str, Any], metadata: dict[str, Any]) -> TokenUsage | None:
+def native_usage(v: dict[str, Any], metadata: dict[str, Any]) -> Usage | None:
     """Token usage for pricing, with cache tokens from metadata or the provider's usage block.
 
-    Pulse semantics (MAPPING.md §12): input counts all input, cache included. Anthropic's own
+    Pulse semantics: input counts all input, cache included. Anthropic's own
     ``usage.input_tokens`` excludes cache reads/writes, so when the client passed that number
-    (equal to ``response_body.usage.input_tokens``) the cache buckets are added for pricing.
+    (equal to ``response_body.usage.input_tokens``) the input is marked cache-excluded and
+    :func:`make_usage` adds the cache for pricing (the stored ``input_tokens`` stays as sent);
+    otherwise the client's input is taken at its word (Pulse semantics: cache included).
     """
     input_tokens, output_tokens = v.get("input_tokens"), v.get("output_tokens")
     if input_tokens is None and output_tokens is None:
@@ -331,8 +325,7 @@ def native_usage(v: dict[str, Any], metadata: dict[str, Any]) -> TokenUsage | No
     cache_write = _int_or_zero(metadata.get("cache_creation_input_tokens")) or _int_or_zero(
         usage.get("cache_creation_input_tokens")
     )
-    total_input = input_tokens or 0
     anthropic_native = "cache_read_input_tokens" in usage or "cache_creation_input_tokens" in usage
-    if anthropic_native and usage.get("input_tokens") == input_tokens:
-        total_input += cache_read + cache_write
-    return TokenUsage(total_input, output_tokens or 0, cache_read, cache_write)
+    excluded = anthropic_native and usage.get("input_tokens") == input_tokens
+    return make_usage(input_tokens, output_tokens, cache_read=cache_read,
+                      cache_creation=cache_write, cache_excluded=excluded)

@@ -1,21 +1,28 @@
-"""Cost in cents via the ``genai-prices`` package (SPEC.md §3, MAPPING.md §12).
+"""Prices: what one call's tokens cost, in cents at full precision, from ``genai-prices``.
 
-Token semantics follow OTel >= 1.40: ``input_tokens`` counts *all* input tokens, cache reads and
-cache writes included; genai-prices uses the same convention and prices the cached parts at their
-own rates. Reasoning tokens are part of ``output_tokens``. Pure: genai-prices ships its price data
-in the wheel and we never ask it to fetch updates.
+genai-prices counts tokens as Pulse does (input includes cache reads and writes, which it prices
+at their own rates; output includes reasoning). Pure: genai-prices ships its price data in the
+wheel and we never ask it to fetch updates. The rules about which cost a trace keeps (reported
+first, the cap) are :mod:`pulse.mapping.cost`'s; this module only answers "what would it cost".
+
+A :class:`PriceBook` of custom per-million-token prices can be passed for models genai-prices
+does not know (today storage applies ``pulse.model_prices`` in SQL instead).
 """
 
 from __future__ import annotations
 
 import re
 import warnings
-from dataclasses import dataclass
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from functools import lru_cache
+from typing import Protocol
 
-from genai_prices import Usage, calc_price
+from genai_prices import Usage as PricesUsage
+from genai_prices import calc_price
+
+from pulse.mapping.usage import Usage
 
 # Pulse canonical provider id -> genai-prices provider id. Absent: let genai-prices guess from the
 # model name (it matches e.g. "gpt-4o" to openai), which is right for gateways like litellm.
@@ -41,51 +48,66 @@ _GENAI_PRICES_PROVIDER: dict[str, str] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class TokenUsage:
-    """Token counts for pricing. ``input_tokens`` includes ``cache_read`` and ``cache_write``."""
+class PriceBook(Protocol):
+    """Custom prices for models genai-prices does not know: USD per million tokens under the
+    keys ``input_mtok``, ``output_mtok`` and optionally ``cache_read_mtok`` /
+    ``cache_write_mtok`` (absent: priced as input), or None when the book has no price."""
 
-    input_tokens: int = 0
-    output_tokens: int = 0
-    cache_read_tokens: int = 0
-    cache_write_tokens: int = 0
+    def rates(self, provider: str | None, model: str) -> Mapping[str, Decimal] | None: ...
 
 
-def compute_cost_cents(
+def price_cents(
     provider: str | None,
     model: str | None,
-    usage: TokenUsage,
+    usage: Usage,
     at: datetime | None = None,
+    prices: PriceBook | None = None,
 ) -> Decimal | None:
-    """Cost of one call in cents, or None when the model (or the usage) is unknown.
+    """Cost of one call in cents (unrounded), or None when the model (or the usage) is unknown.
 
-    ``provider`` is a canonical Pulse id. Never raises for unknown models: an unknown model simply
-    has no computed cost (a custom price table is the analytics issue's business).
+    ``provider`` is a canonical Pulse id. genai-prices first; then ``prices`` when given. Never
+    raises for unknown models: an unknown model simply has no price.
     """
-    if not model or (usage.input_tokens <= 0 and usage.output_tokens <= 0):
+    tokens_in, tokens_out = usage.input or 0, usage.output or 0
+    cache_read, cache_write = usage.cache_read or 0, usage.cache_creation or 0
+    if not model or (tokens_in <= 0 and tokens_out <= 0):
         return None
-    input_tokens = max(usage.input_tokens, usage.cache_read_tokens + usage.cache_write_tokens)
-    tokens = Usage(
+    input_tokens = max(tokens_in, cache_read + cache_write)
+    tokens = PricesUsage(
         input_tokens=input_tokens,
-        output_tokens=max(usage.output_tokens, 0),
-        cache_read_tokens=max(usage.cache_read_tokens, 0) or None,
-        cache_write_tokens=max(usage.cache_write_tokens, 0) or None,
+        output_tokens=max(tokens_out, 0),
+        cache_read_tokens=max(cache_read, 0) or None,
+        cache_write_tokens=max(cache_write, 0) or None,
     )
     prices_provider = _GENAI_PRICES_PROVIDER.get(provider or "")
     day = (at or datetime.now(UTC)).date()
     flat = _flat_prices(prices_provider, model, day)
-    if flat is not None and _flat_applies(flat, usage):
-        usd = _flat_cost(flat, tokens_input=input_tokens, usage=usage)
+    if flat is not None and _flat_applies(flat, cache_read, cache_write):
+        usd = _flat_cost(flat, input_tokens, tokens_out, cache_read, cache_write)
     else:
         try:
             usd = _calc(tokens, model, prices_provider, at).total_price
         except (LookupError, ValueError):
-            return None
-    # genai-prices answers in USD; we store cents with sub-cent precision.
-    return (Decimal(usd) * 100).quantize(Decimal("0.000001"))
+            usd = _book_cost(prices, provider, model, input_tokens, tokens_out, cache_read,
+                             cache_write)
+            if usd is None:
+                return None
+    # genai-prices answers in USD; we store cents.
+    return Decimal(usd) * 100
 
 
-def _calc(tokens: Usage, model: str, provider_id: str | None, at: datetime | None):
+def _book_cost(
+    prices: PriceBook | None, provider: str | None, model: str, *counts: int
+) -> Decimal | None:
+    rates = prices.rates(provider, model) if prices is not None else None
+    if not rates:
+        return None
+    flat = {"cache_read_mtok": rates["input_mtok"], "cache_write_mtok": rates["input_mtok"],
+            **{k: Decimal(v) for k, v in rates.items() if v is not None}}
+    return _flat_cost(flat, *counts)
+
+
+def _calc(tokens: PricesUsage, model: str, provider_id: str | None, at: datetime | None):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return calc_price(tokens, model, provider_id=provider_id, genai_request_timestamp=at)
@@ -105,7 +127,7 @@ def _flat_prices(provider_id: str | None, model: str, day: date) -> dict[str, De
     """The model's rates when they are flat per-million-token prices, else None (tiers etc.)."""
     at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
     try:
-        result = _calc(Usage(input_tokens=1, output_tokens=1), model, provider_id, at)
+        result = _calc(PricesUsage(input_tokens=1, output_tokens=1), model, provider_id, at)
     except (LookupError, ValueError):
         return None
     prices = {k: v for k, v in vars(result.model_price).items()
@@ -117,20 +139,20 @@ def _flat_prices(provider_id: str | None, model: str, day: date) -> dict[str, De
     return {k: Decimal(str(v)) for k, v in prices.items()}
 
 
-def _flat_applies(prices: dict[str, Decimal], usage: TokenUsage) -> bool:
+def _flat_applies(prices: Mapping[str, Decimal], cache_read: int, cache_write: int) -> bool:
     """Only when every non-zero bucket has its own rate (else genai-prices decides the rule)."""
-    return (usage.cache_read_tokens <= 0 or "cache_read_mtok" in prices) and (
-        usage.cache_write_tokens <= 0 or "cache_write_mtok" in prices
+    return (cache_read <= 0 or "cache_read_mtok" in prices) and (
+        cache_write <= 0 or "cache_write_mtok" in prices
     )
 
 
-def _flat_cost(prices: dict[str, Decimal], tokens_input: int, usage: TokenUsage) -> Decimal:
-    cache_read = max(usage.cache_read_tokens, 0)
-    cache_write = max(usage.cache_write_tokens, 0)
+def _flat_cost(prices: Mapping[str, Decimal], tokens_input: int, tokens_output: int,
+               cache_read: int, cache_write: int) -> Decimal:
+    cache_read, cache_write = max(cache_read, 0), max(cache_write, 0)
     uncached = tokens_input - cache_read - cache_write
     total = (
         uncached * prices.get("input_mtok", Decimal(0))
-        + max(usage.output_tokens, 0) * prices.get("output_mtok", Decimal(0))
+        + max(tokens_output, 0) * prices.get("output_mtok", Decimal(0))
         + cache_read * prices.get("cache_read_mtok", Decimal(0))
         + cache_write * prices.get("cache_write_mtok", Decimal(0))
     )

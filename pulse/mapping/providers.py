@@ -1,7 +1,7 @@
 """Provider-name normalisation: one list, shared by the native API's validation and OTLP mapping.
 
 Canonical ids are the OpenTelemetry ``gen_ai.provider.name`` well-known values plus a few
-pass-through ids for providers the conventions do not list (MAPPING.md §11). Matching is
+pass-through ids for providers the conventions do not list. Matching is
 case-insensitive; dotted SDK strings (``openai.chat``, ``anthropic.messages``) match by prefix.
 """
 
@@ -53,7 +53,7 @@ for _canonical, _aliases in _ALIASES.items():
     for _alias in _aliases:
         _LOOKUP[_alias] = _canonical
 
-# server.address host patterns -> canonical id (MAPPING.md §11, "Host fallback")
+# server.address host patterns -> canonical id (when no attribute names the provider)
 HOST_PATTERNS: tuple[tuple[str, str], ...] = (
     ("api.openai.com", "openai"),
     ("*.openai.azure.com", "azure.ai.openai"),
@@ -96,7 +96,7 @@ def canonical_provider(raw: str | None) -> str | None:
 
 
 def normalize_provider(raw: str | None) -> str:
-    """Canonical id when known, else the lowercased raw value, else ``unknown`` (MAPPING.md §11)."""
+    """Canonical id when known, else the lowercased raw value, else ``unknown``."""
     if raw is None or not raw.strip():
         return "unknown"
     return canonical_provider(raw) or raw.strip().lower()

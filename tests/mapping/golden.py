@@ -2,7 +2,7 @@
 turn the records into the JSON shape of ``tests/data/otlp/<name>.expected.json``.
 
 An expected file holds ``signal``, ``family`` (convention family, for the compatibility matrix),
-``counts`` and the key fields of MAPPING.md §13 for every record, in output order. Comparison
+``counts`` and the key fields of every record, in output order. Comparison
 checks only the fields present in the expected file; ``metadata`` is compared as a subset.
 """
 
@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 from uuid import UUID
 
-from pulse.mapping.otlp import (
+from pulse.mapping import (
     decode_logs_request,
     decode_metrics_request,
     decode_traces_request,
+    map_logs,
+    map_metrics,
+    map_traces,
 )
-from pulse.mapping.otlp_map import map_logs, map_metrics, map_traces
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "otlp"
 JSON_CT, PROTO_CT = "application/json", "application/x-protobuf"

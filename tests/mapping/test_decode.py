@@ -1,4 +1,4 @@
-"""OTLP body decoding (pulse.mapping.otlp): both encodings, OTLP/JSON quirks, clean failures."""
+"""OTLP body decoding (mapping.otlp.decode): both encodings, OTLP/JSON quirks, clean failures."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import pytest
 
 from pulse.errors import InvalidInput, UnsupportedMediaType
-from pulse.mapping.otlp import (
+from pulse.mapping.otlp.decode import (
     decode_logs_request,
     decode_metrics_request,
     decode_traces_request,
@@ -83,3 +83,17 @@ def test_truncated_protobuf_raises_invalid_input(decoder) -> None:  # noqa: ANN0
 def test_unknown_content_type() -> None:
     with pytest.raises(UnsupportedMediaType):
         decode_traces_request(b"{}", "text/plain")
+
+
+def test_valid_unix_nanos_is_exactly_what_from_unix_nanos_accepts():
+    from pulse.mapping.timestamps import END_UNIX_NANOS, from_unix_nanos, valid_unix_nanos
+
+    for nanos in (1, 999, 10**18, END_UNIX_NANOS - 1, END_UNIX_NANOS, END_UNIX_NANOS + 1,
+                  2**64 - 1, 0, -1):
+        try:
+            from_unix_nanos(nanos)
+            accepted = nanos != 0
+        except ValueError:
+            accepted = False
+        assert valid_unix_nanos(nanos) is accepted, nanos
+    assert from_unix_nanos(END_UNIX_NANOS - 1).year == 9999

@@ -1,4 +1,4 @@
-"""Cost in cents: the cached flat-rate path must equal genai-prices' own calculation."""
+"""Prices in cents: the cached flat-rate path must equal genai-prices' own calculation."""
 
 import random
 import warnings
@@ -6,20 +6,27 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
-from genai_prices import Usage, calc_price, data_snapshot
+from genai_prices import Usage as PricesUsage
+from genai_prices import calc_price, data_snapshot
 
 from pulse.mapping import pricing
-from pulse.mapping.pricing import TokenUsage, compute_cost_cents
+from pulse.mapping.cost import to_cents
+from pulse.mapping.pricing import price_cents
+from pulse.mapping.usage import Usage
 
 AT = datetime(2026, 1, 25, 12, tzinfo=UTC)
 REVERSE = {v: k for k, v in pricing._GENAI_PRICES_PROVIDER.items()}
 
 
-def reference_cents(provider_id: str, model: str, usage: TokenUsage) -> Decimal | None:
-    tokens = Usage(
-        input_tokens=usage.input_tokens, output_tokens=usage.output_tokens,
-        cache_read_tokens=usage.cache_read_tokens or None,
-        cache_write_tokens=usage.cache_write_tokens or None,
+def compute_cost_cents(provider: str, model: str | None, usage: Usage, at: datetime):
+    return to_cents(price_cents(provider, model, usage, at))
+
+
+def reference_cents(provider_id: str, model: str, usage: Usage) -> Decimal | None:
+    tokens = PricesUsage(
+        input_tokens=usage.input, output_tokens=usage.output,
+        cache_read_tokens=usage.cache_read or None,
+        cache_write_tokens=usage.cache_creation or None,
     )
     try:
         with warnings.catch_warnings():
@@ -47,10 +54,10 @@ def test_flat_path_equals_genai_prices_for_every_known_model():
         for _ in range(3):
             cache_read = rng.choice([0, 0, rng.randint(1, 5000)])
             cache_write = rng.choice([0, 0, rng.randint(1, 3000)])
-            usage = TokenUsage(
-                input_tokens=cache_read + cache_write + rng.randint(1, 300_000),
-                output_tokens=rng.randint(0, 20_000),
-                cache_read_tokens=cache_read, cache_write_tokens=cache_write,
+            usage = Usage(
+                input=cache_read + cache_write + rng.randint(1, 300_000),
+                output=rng.randint(0, 20_000),
+                cache_read=cache_read, cache_creation=cache_write,
             )
             expected = reference_cents(provider_id, model, usage)
             got = compute_cost_cents(REVERSE[provider_id], model, usage, AT)
@@ -64,10 +71,10 @@ def test_flat_path_equals_genai_prices_for_every_known_model():
 @pytest.mark.parametrize(
     ("provider", "model", "usage", "cents"),
     [
-        ("openai", "gpt-4o", TokenUsage(1000, 500), Decimal("0.75")),  # $2.50 / $10 per M
+        ("openai", "gpt-4o", Usage(1000, 500), Decimal("0.75")),  # $2.50 / $10 per M
         # Anthropic: $3 in, $15 out, $0.30 cache read, $3.75 cache write per M
-        ("anthropic", "claude-sonnet-4-5", TokenUsage(1000, 500, 200, 0), Decimal("0.996")),
-        ("anthropic", "claude-sonnet-4-5", TokenUsage(1000, 500, 0, 300), Decimal("1.0725")),
+        ("anthropic", "claude-sonnet-4-5", Usage(1000, 500, 200, 0), Decimal("0.996")),
+        ("anthropic", "claude-sonnet-4-5", Usage(1000, 500, 0, 300), Decimal("1.0725")),
     ],
 )
 def test_known_prices(provider, model, usage, cents):
@@ -75,6 +82,6 @@ def test_known_prices(provider, model, usage, cents):
 
 
 def test_unknown_model_or_no_tokens_has_no_cost():
-    assert compute_cost_cents("openai", "no-such-model-xyz", TokenUsage(10, 10), AT) is None
-    assert compute_cost_cents("openai", "gpt-4o", TokenUsage(0, 0), AT) is None
-    assert compute_cost_cents("openai", None, TokenUsage(10, 10), AT) is None
+    assert compute_cost_cents("openai", "no-such-model-xyz", Usage(10, 10), AT) is None
+    assert compute_cost_cents("openai", "gpt-4o", Usage(0, 0), AT) is None
+    assert compute_cost_cents("openai", None, Usage(10, 10), AT) is None

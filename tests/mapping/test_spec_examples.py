@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from pulse.mapping.otlp_map import map_logs, map_traces
+from pulse.mapping import map_logs, map_traces
 from tests.mapping.golden import DATA, decode
 
 

@@ -1,15 +1,18 @@
-"""Entry points: decoded OTLP export requests -> Pulse records (MAPPING.md §8-§12).
+"""Entry points: decoded OTLP export requests -> Pulse records, one function per OTLP signal.
 
 ``map_traces`` / ``map_logs`` / ``map_metrics`` are what the transports call after decoding
-(``otlp.decode_*_request``). They never raise for bad content: invalid items are counted in
-``rejected``, items that are neither an LLM call nor agent activity in ``dropped`` (SPEC.md §5),
-each with a short reason for the OTLP ``partial_success.error_message``.
+(:mod:`pulse.mapping.otlp.decode`). They never raise for bad content: invalid items are counted
+in ``rejected``, items that are neither an LLM call nor agent activity in ``dropped``, each with
+a short reason for the OTLP ``partial_success.error_message``. An unexpected exception while
+mapping one item (a bug) rejects that item only, is logged, and is kept in ``errors`` so that
+tests can see it.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -18,13 +21,17 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from pulse.mapping import claude_code, claude_code_spans, codex
-from pulse.mapping.classify import DROP, FOLD, TRACE, apply_aggregate_guard, classify_span
-from pulse.mapping.genai import DETAILS_EVENT, LEGACY_EVENTS
-from pulse.mapping.items import Item, Rejects, log_items, span_items
-from pulse.mapping.metrics import map_metric_points
-from pulse.mapping.spans import build_span
-from pulse.mapping.traces import build_trace
+from pulse.mapping.classify import apply_aggregate_guard, classify_span
+from pulse.mapping.families import codex
+from pulse.mapping.families import registry as families
+from pulse.mapping.families.base import DROP, FOLD, TRACE, Decision
+from pulse.mapping.families.claude_code import logs as claude_code_logs
+from pulse.mapping.families.claude_code import spans as claude_code_spans
+from pulse.mapping.families.otel_genai import DETAILS_EVENT, LEGACY_EVENTS
+from pulse.mapping.otlp.items import Item, Rejects, log_items, span_items
+from pulse.mapping.otlp_metrics import map_metric_points
+from pulse.mapping.span_builder import build_span
+from pulse.mapping.trace_builder import build_trace
 from pulse.records import MetricPoint, SpanRecord, TraceRecord
 
 log = logging.getLogger(__name__)
@@ -35,21 +42,42 @@ LEGACY_LOGS = (
     "deprecated GenAI per-message log events cannot be joined to their span and were dropped "
     "(send them as span events, or use gen_ai.client.inference.operation.details)"
 )
+LogMapper = Callable[[list[Item]], tuple[list[TraceRecord], list[SpanRecord], int]]
+# family name -> mapper of all its log records of one export (detection: registry order)
+_LOG_MAPPERS: dict[str, LogMapper] = {
+    "claude_code": claude_code_logs.map_claude_code_logs,
+    "codex": codex.map_codex_logs,
+}
 
 
 @dataclass(frozen=True)
 class MappingResult:
-    """Records made from one export request, plus what could not be used and why."""
+    """Records made from one export request, plus what could not be used and why.
+
+    ``errors`` lists unexpected exceptions (mapping bugs) met while mapping single items; each
+    such item is also counted in ``rejected``. It is empty whenever the mapping is correct.
+    """
 
     traces: list[TraceRecord] = field(default_factory=list)
     spans: list[SpanRecord] = field(default_factory=list)
     rejected: int = 0
     dropped: int = 0
     messages: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class MetricsResult:
+    """Metric points of one export request; ``errors`` as in :class:`MappingResult`."""
+
+    points: list[MetricPoint] = field(default_factory=list)
+    rejected: int = 0
+    messages: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
 
 def map_traces(req: ExportTraceServiceRequest, *, keep_generic: bool = False) -> MappingResult:
-    """OTLP spans -> traces (leaf LLM calls) and spans (agent activity), §9 classification."""
+    """OTLP spans -> traces (leaf LLM calls) and spans (agent activity)."""
     rejects = Rejects()
     items = list(span_items(req, rejects))
     index: dict[str | None, dict[str, Item]] = defaultdict(dict)
@@ -73,12 +101,12 @@ def map_traces(req: ExportTraceServiceRequest, *, keep_generic: bool = False) ->
                 traces.append(_trace_for(item, decision.family, by_span))
             else:
                 spans.append(_span_for(item, decision, by_span, folds))
-        except Exception as exc:  # never fail a batch for one span (MAPPING.md §7)
+        except Exception as exc:  # never fail a batch for one span
             log.warning("OTLP span could not be mapped", exc_info=True)
-            rejects.add(f"span could not be mapped ({type(exc).__name__})")
+            rejects.failed("span", exc)
     dropped += claude_code_spans.orphan_folds(items, decisions, folds)
     messages = rejects.reasons + ([DROPPED_SPANS] if dropped else [])
-    return MappingResult(traces, spans, rejects.count, dropped, messages)
+    return MappingResult(traces, spans, rejects.count, dropped, messages, rejects.errors)
 
 
 def _trace_for(item: Item, family: str, by_span: dict[str, Item]) -> TraceRecord:
@@ -87,22 +115,22 @@ def _trace_for(item: Item, family: str, by_span: dict[str, Item]) -> TraceRecord
     return build_trace(item, family, by_span)
 
 
-def _span_for(item, decision, by_span, folds) -> SpanRecord:  # noqa: ANN001 - internal
+def _span_for(item: Item, decision: Decision, by_span: dict[str, Item],
+              folds: claude_code_spans.Folds) -> SpanRecord:
     if decision.family == "claude_code":
         return claude_code_spans.build_span(item, decision, by_span, folds)
     return build_span(item, decision, by_span)
 
 
 def map_logs(req: ExportLogsServiceRequest) -> MappingResult:
-    """OTLP log records: Claude Code events, Codex events, GenAI details events (§9 rules 2-3)."""
+    """OTLP log records: each family's events (Claude Code, Codex), GenAI details events."""
     rejects = Rejects()
-    items = list(log_items(req, rejects))
-    cc_items, codex_items, details, legacy, other = [], [], [], [], 0
-    for item in items:
-        if claude_code.is_claude_code_log(item):
-            cc_items.append(item)
-        elif codex.is_codex_log(item):
-            codex_items.append(item)
+    groups: dict[str, list[Item]] = {name: [] for name in _LOG_MAPPERS}
+    details, legacy, other = [], [], 0
+    for item in log_items(req, rejects):
+        family = _log_family(item)
+        if family is not None:
+            groups[family].append(item)
         elif _event_name(item) == DETAILS_EVENT:
             details.append(item)
         elif _event_name(item) in LEGACY_EVENTS:
@@ -112,15 +140,14 @@ def map_logs(req: ExportLogsServiceRequest) -> MappingResult:
     traces: list[TraceRecord] = []
     spans: list[SpanRecord] = []
     dropped = other + len(legacy)
-    for mapper, group in ((claude_code.map_claude_code_logs, cc_items),
-                          (codex.map_codex_logs, codex_items)):
+    for family, group in groups.items():
         if not group:
             continue
         try:
-            more_traces, more_spans, more_dropped = mapper(group)
+            more_traces, more_spans, more_dropped = _LOG_MAPPERS[family](group)
         except Exception as exc:
             log.warning("OTLP log records could not be mapped", exc_info=True)
-            rejects.add(f"log records could not be mapped ({type(exc).__name__})", len(group))
+            rejects.failed("log records", exc, len(group))
             continue
         traces += more_traces
         spans += more_spans
@@ -129,10 +156,18 @@ def map_logs(req: ExportLogsServiceRequest) -> MappingResult:
         try:
             traces.append(build_trace(item, "otel_genai", {}))
         except Exception as exc:
-            rejects.add(f"log record could not be mapped ({type(exc).__name__})")
+            log.warning("OTLP log record could not be mapped", exc_info=True)
+            rejects.failed("log record", exc)
     messages = rejects.reasons + ([LEGACY_LOGS] if legacy else [])
     messages += [DROPPED_LOGS] if dropped - len(legacy) > 0 else []
-    return MappingResult(traces, spans, rejects.count, dropped, messages)
+    return MappingResult(traces, spans, rejects.count, dropped, messages, rejects.errors)
+
+
+def _log_family(item: Item) -> str | None:
+    for family in families.LOG_DETECTION_ORDER:
+        if family.detect_log is not None and family.detect_log(item):
+            return family.name
+    return None
 
 
 def _event_name(item: Item) -> str:
@@ -141,12 +176,20 @@ def _event_name(item: Item) -> str:
     return item.body if isinstance(item.body, str) else ""
 
 
-def map_metrics(req: ExportMetricsServiceRequest) -> tuple[list[MetricPoint], int, list[str]]:
-    """OTLP metric data points -> MetricPoints (stored for charts, never traces: §0.1)."""
+def map_metrics_result(req: ExportMetricsServiceRequest) -> MetricsResult:
+    """OTLP metric data points -> MetricPoints (stored for charts, never traces)."""
     rejects = Rejects()
     try:
         points = map_metric_points(req, rejects)
     except Exception as exc:
         log.warning("OTLP metrics could not be mapped", exc_info=True)
-        return [], 1, [f"metrics could not be mapped ({type(exc).__name__})"]
-    return points, rejects.count, rejects.reasons
+        failed = Rejects()
+        failed.failed("metrics", exc)
+        return MetricsResult([], failed.count, failed.reasons, failed.errors)
+    return MetricsResult(points, rejects.count, rejects.reasons, rejects.errors)
+
+
+def map_metrics(req: ExportMetricsServiceRequest) -> tuple[list[MetricPoint], int, list[str]]:
+    """(points, rejected count, reasons): :func:`map_metrics_result` for the transports."""
+    result = map_metrics_result(req)
+    return result.points, result.rejected, result.messages

@@ -1,4 +1,4 @@
-"""OTLP metrics -> :class:`MetricPoint` (MAPPING.md §0.1, §1.6, §5.3; never traces).
+"""OTLP metrics -> :class:`MetricPoint` rows (stored for charts; a metric never becomes a trace).
 
 One point per data point, attributes merged resource < point (plus ``otel.scope.name``).
 Sums and gauges store their value. Histograms, exponential histograms and summaries have no
@@ -19,9 +19,10 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 
 from pulse.mapping.attrs import as_str
-from pulse.mapping.items import Rejects
-from pulse.mapping.otlp import attributes
-from pulse.mapping.values import clean_json, clean_str, from_unix_nanos
+from pulse.mapping.jsonsafe import clean_json, clean_str
+from pulse.mapping.otlp.anyvalue import attributes
+from pulse.mapping.otlp.items import Rejects
+from pulse.mapping.timestamps import from_unix_nanos
 from pulse.records import MetricPoint
 
 _TEMPORALITY = {1: "delta", 2: "cumulative"}

@@ -1,19 +1,25 @@
-"""OpenTelemetry GenAI semantic conventions: current (1.37+) and deprecated (<= 1.36) content.
+"""OpenTelemetry GenAI semantic conventions, current (1.37+) and deprecated (<= 1.36).
 
-Owns MAPPING.md §1.5: the parts model on ``gen_ai.input.messages`` / ``gen_ai.output.messages`` /
-``gen_ai.system_instructions`` / ``gen_ai.tool.definitions`` (structured AnyValue or JSON strings),
-the ``gen_ai.client.inference.operation.details`` event (span event or log record), the
-deprecated per-message events (``gen_ai.{system,user,assistant,tool}.message``, ``gen_ai.choice``)
-and the oldest ``gen_ai.content.prompt|completion`` events / ``gen_ai.prompt`` attributes.
+Two registry entries: ``OTEL_GENAI`` (the default family of any span no other family claims) and
+``OTEL_GENAI_DEPRECATED`` (``gen_ai.system``, ``gen_ai.usage.prompt_tokens`` / ``completion_tokens``
+and the old content shapes), consulted right after the current names.
+
+Content: the parts model on ``gen_ai.input.messages`` / ``gen_ai.output.messages`` /
+``gen_ai.system_instructions`` / ``gen_ai.tool.definitions`` (structured AnyValue or JSON
+strings), also carried by the ``gen_ai.client.inference.operation.details`` event (span event or
+log record); the deprecated per-message events (``gen_ai.{system,user,assistant,tool}.message``,
+``gen_ai.choice``); the oldest ``gen_ai.content.prompt|completion`` events / ``gen_ai.prompt``
+attributes. Classification: ``gen_ai.operation.name``.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pulse.mapping.attrs import Attrs, as_dict, as_json, as_list, get_json, with_prefix
+from pulse.mapping.attrs import Attrs, as_dict, as_json, as_list, get_json, get_str, with_prefix
 from pulse.mapping.content import Content, compact, message_text
-from pulse.mapping.items import Item
+from pulse.mapping.families.base import SPAN, TRACE, Decision, Family, Field, ModelCallTest, keys
+from pulse.mapping.otlp.items import Item
 
 DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 MESSAGE_EVENTS = {
@@ -25,6 +31,26 @@ MESSAGE_EVENTS = {
 CHOICE_EVENT = "gen_ai.choice"
 LEGACY_EVENTS = frozenset({*MESSAGE_EVENTS, CHOICE_EVENT})
 _PARAM_SKIP = {"model"}
+LLM_OPERATIONS = frozenset(
+    {"chat", "text_completion", "generate_content", "completion", "generate", "embeddings"}
+)
+
+
+def classify(item: Item, family: str, _model_call: ModelCallTest) -> Decision | None:
+    """``gen_ai.operation.name``: model operations -> trace; tools, agents, workflows -> spans."""
+    op = (get_str(item.attrs, "gen_ai.operation.name") or "").lower()
+    if not op:
+        return None
+    if op in LLM_OPERATIONS:
+        return Decision(TRACE, family, event_type=op)
+    if op in ("execute_tool", "retrieval"):
+        return Decision(SPAN, family, "tool_use", op)
+    if op in ("invoke_agent", "create_agent"):
+        return Decision(SPAN, family, "agent_run", op)
+    if op == "invoke_workflow":
+        kind = "session" if item.parent_id is None else "agent_run"
+        return Decision(SPAN, family, kind, op)
+    return None
 
 
 def request_params(attrs: Attrs) -> dict[str, Any]:
@@ -36,7 +62,7 @@ def request_params(attrs: Attrs) -> dict[str, Any]:
 
 
 def current_content(item: Item) -> Content | None:
-    """Parts-model content from span attributes, else from a details event (§1.5, §10.1)."""
+    """Parts-model content from span attributes, else from a details event."""
     sources: list[Attrs] = [item.attrs]
     sources += [ev.attrs for ev in item.events if ev.name == DETAILS_EVENT]
     for attrs in sources:
@@ -68,7 +94,7 @@ def _parts_content(attrs: Attrs) -> Content | None:
 
 
 def legacy_content(item: Item) -> Content | None:
-    """Deprecated per-message events carried as span events with flattened attributes (§1.5)."""
+    """Deprecated per-message events carried as span events with flattened attributes."""
     events = [(ev.name, _event_payload(ev.attrs)) for ev in item.events]
     content = legacy_from_events(events)
     if content is not None:
@@ -144,3 +170,49 @@ def _oldest_content(item: Item) -> Content | None:
         output_text=message_text(first) if first is not None else None,
         finish=first.get("finish_reason") if isinstance(first, dict) else None,
     )
+
+
+OTEL_GENAI = Family(
+    name="otel_genai",
+    classify=classify,
+    prefixes=("gen_ai.",),
+    tool_span_prefix="execute_tool ",
+    fields={
+        Field.SESSION: keys("gen_ai.conversation.id"),
+        Field.PROVIDER: keys("gen_ai.provider.name"),
+        Field.REQUEST_MODEL: keys("gen_ai.request.model"),
+        Field.RESPONSE_MODEL: keys("gen_ai.response.model"),
+        Field.MODEL: keys("gen_ai.response.model", "gen_ai.request.model"),
+        Field.RESPONSE_ID: keys("gen_ai.response.id"),
+        Field.CONTENT: keys(current_content),
+        Field.FINISH_REASON: keys("gen_ai.response.finish_reasons"),
+        Field.INPUT_TOKENS: keys("gen_ai.usage.input_tokens"),
+        Field.OUTPUT_TOKENS: keys("gen_ai.usage.output_tokens"),
+        Field.CACHE_READ_TOKENS: keys("gen_ai.usage.cache_read.input_tokens"),
+        Field.CACHE_WRITE_TOKENS: keys("gen_ai.usage.cache_creation.input_tokens"),
+        Field.REASONING_TOKENS: keys("gen_ai.usage.reasoning.output_tokens"),
+        Field.TOTAL_TOKENS: keys("gen_ai.usage.total_tokens"),  # OpenLIT, migrated OpenLLMetry
+        Field.COST_USD: keys("gen_ai.usage.cost"),  # OpenLIT
+        Field.TTFT_SECONDS: keys("gen_ai.response.time_to_first_chunk"),
+        Field.OPERATION: keys("gen_ai.operation.name"),
+        # 1.37 renamed gen_ai.openai.* to openai.*; both are read, the older name first
+        Field.SYSTEM_FINGERPRINT: keys(
+            "gen_ai.openai.response.system_fingerprint", "openai.response.system_fingerprint"
+        ),
+        Field.TOOL_ID: keys("gen_ai.tool.call.id"),
+        Field.TOOL_NAME: keys("gen_ai.tool.name"),
+        Field.TOOL_INPUT: keys("gen_ai.tool.call.arguments"),
+        Field.TOOL_OUTPUT: keys("gen_ai.tool.call.result"),
+        Field.AGENT_NAME: keys("gen_ai.agent.name", last=("gen_ai.workflow.name",)),
+    },
+)
+
+OTEL_GENAI_DEPRECATED = Family(
+    name="otel_genai_deprecated",
+    fields={
+        Field.PROVIDER: keys("gen_ai.system"),
+        Field.INPUT_TOKENS: keys("gen_ai.usage.prompt_tokens"),
+        Field.OUTPUT_TOKENS: keys("gen_ai.usage.completion_tokens"),
+        Field.CONTENT: keys(legacy_content),
+    },
+)

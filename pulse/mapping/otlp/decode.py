@@ -1,11 +1,10 @@
-"""OTLP wire decoding: request bodies, ``AnyValue``/attributes, ids, deterministic record ids.
+"""OTLP request bodies -> ``Export{Trace,Logs,Metrics}ServiceRequest`` messages.
 
-Owns everything that knows the protobuf shapes of OTLP (opentelemetry-proto
-``docs/specification.md``, MAPPING.md §7): decoding ``application/x-protobuf`` and OTLP/JSON
-bodies into Export*ServiceRequest messages, turning ``AnyValue`` into plain Python values, and
-deriving Pulse UUIDs from OTel ids so that re-exporting the same data never creates a second row
-(DESIGN.md "Idempotent writes").
-Any decoding failure becomes :class:`pulse.errors.InvalidInput`; nothing else escapes.
+Both encodings of OTLP/HTTP (opentelemetry-proto ``docs/specification.md``): binary protobuf, and
+OTLP/JSON, whose ids are hex strings where protobuf's JSON mapping expects base64 (converted
+here; base64 ids that some exporters send are tolerated). Unknown JSON fields are ignored.
+Any decoding failure becomes :class:`pulse.errors.InvalidInput` (or ``UnsupportedMediaType`` for
+an unknown content type); nothing else escapes.
 """
 
 from __future__ import annotations
@@ -14,7 +13,6 @@ import base64
 import binascii
 import json
 import re
-import uuid
 from typing import Any, TypeVar
 
 from google.protobuf import json_format
@@ -24,7 +22,6 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from pulse.errors import InvalidInput, UnsupportedMediaType
 
@@ -38,11 +35,6 @@ _ID_KEYS = frozenset(
     {"traceId", "spanId", "parentSpanId", "trace_id", "span_id", "parent_span_id"}
 )
 _HEX = re.compile(r"^(?:[0-9a-fA-F]{2})*$")
-_MAX_ANY_DEPTH = 64
-
-# Fixed namespace for every Pulse id derived from OTel data. Never change it: ids must stay stable
-# across versions so replays keep deduplicating.
-PULSE_OTEL_NAMESPACE = uuid.UUID("9c4f3a52-6d1e-5b8a-a7c2-2f0e4d6b8a31")
 
 
 def decode_traces_request(body: bytes, content_type: str) -> ExportTraceServiceRequest:
@@ -101,7 +93,7 @@ def _ids_to_base64(node: Any, depth: int) -> Any:
     """OTLP/JSON ids are hex, protobuf's JSON mapping expects base64 for ``bytes``: convert.
 
     Empty id strings mean "absent" and are dropped. Base64 ids (12/24 chars) are tolerated because
-    some exporters send them (MAPPING.md §7); anything else is invalid input.
+    some exporters send them; anything else is invalid input.
     """
     if depth > 200:
         raise InvalidInput("OTLP/JSON request nested too deeply")
@@ -136,50 +128,3 @@ def _id_field(key: str, value: str) -> str:
 def _short(exc: BaseException) -> str:
     text = str(exc) or type(exc).__name__
     return text if len(text) <= 200 else text[:197] + "..."
-
-
-# --- AnyValue and attributes --------------------------------------------------------------------
-
-
-def any_value(value: AnyValue, depth: int = 0) -> Any:
-    """Plain Python value of an OTLP ``AnyValue`` (bytes become base64 text; too deep -> None)."""
-    kind = value.WhichOneof("value")
-    if kind is None or depth > _MAX_ANY_DEPTH:
-        return None
-    if kind == "array_value":
-        return [any_value(v, depth + 1) for v in value.array_value.values]
-    if kind == "kvlist_value":
-        return {kv.key: any_value(kv.value, depth + 1) for kv in value.kvlist_value.values}
-    if kind == "bytes_value":
-        return base64.b64encode(value.bytes_value).decode("ascii")
-    return getattr(value, kind)
-
-
-def attributes(kvs: Any) -> dict[str, Any]:
-    """``repeated KeyValue`` -> dict (a later duplicate key wins)."""
-    out: dict[str, Any] = {}
-    for kv in kvs:
-        kv_typed: KeyValue = kv
-        if kv_typed.key:
-            out[kv_typed.key] = any_value(kv_typed.value)
-    return out
-
-
-# --- ids -----------------------------------------------------------------------------------------
-
-
-def hex_id(raw: bytes, size: int) -> str | None:
-    """Lowercase hex of an OTel id, or None when absent/invalid (wrong length or all zeros)."""
-    if len(raw) != size or not any(raw):
-        return None
-    return raw.hex()
-
-
-def otel_uuid(trace_hex: str, span_hex: str) -> uuid.UUID:
-    """Pulse id of the record made from OTel span ``span_hex`` of trace ``trace_hex``."""
-    return uuid.uuid5(PULSE_OTEL_NAMESPACE, f"otel/{trace_hex}/{span_hex}")
-
-
-def key_uuid(*parts: str) -> uuid.UUID:
-    """Pulse id derived from stable keys (MAPPING.md §10.2: tool_use_id, prompt.id, ...)."""
-    return uuid.uuid5(PULSE_OTEL_NAMESPACE, "/".join(parts))

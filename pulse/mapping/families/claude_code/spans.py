@@ -1,12 +1,12 @@
-"""Claude Code beta traces (MAPPING.md §5.5, §9 rule 4).
+"""Claude Code beta trace spans -> traces and spans.
 
 ``claude_code.llm_request`` -> trace, with the SAME id as the ``api_request`` log event
 (``request_id``, else ``client_request_id``) so either can arrive first without duplicating.
 ``claude_code.tool`` -> tool_use span with the same id as the tool_decision/tool_result log
 events (``tool_use_id``); its children ``tool.blocked_on_user`` / ``tool.execution`` are folded
 into it (metadata.wait_ms / exec_ms, status). ``interaction`` -> agent_run, ``hook`` ->
-notification. Token attributes use non-standard Anthropic-native names and are summed (§12).
-Note: ``gen_ai.system`` is always "anthropic" here, so the provider comes from the model id.
+notification. Token attributes use non-standard Anthropic-native names (input excludes the
+cache). ``gen_ai.system`` is always "anthropic" here, so the provider comes from the model id.
 """
 
 from __future__ import annotations
@@ -15,24 +15,24 @@ from collections.abc import Mapping
 from dataclasses import replace
 from typing import Any
 
+from pulse.mapping.assemble import assemble_trace, make_span
 from pulse.mapping.attrs import as_bool, as_json, get_float, get_int, get_str
-from pulse.mapping.classify import FOLD, Decision
-from pulse.mapping.claude_code_events import (
+from pulse.mapping.content import compact
+from pulse.mapping.families.base import FOLD, Decision
+from pulse.mapping.families.claude_code.identity import (
     cc_provider,
     event_metadata,
     request_trace_id,
     session_of,
     tool_span_id,
 )
-from pulse.mapping.common import error_info
-from pulse.mapping.content import compact
-from pulse.mapping.items import Item
-from pulse.mapping.normalize import finish_reason, make_usage
-from pulse.mapping.otlp import otel_uuid
-from pulse.mapping.spans import build_span as build_generic_span
-from pulse.mapping.spans import make_span
-from pulse.mapping.traces import assemble_trace
-from pulse.mapping.values import clean_json
+from pulse.mapping.families.generic import error_info
+from pulse.mapping.finish import finish_reason
+from pulse.mapping.jsonsafe import clean_json
+from pulse.mapping.otlp.ids import otel_uuid
+from pulse.mapping.otlp.items import Item
+from pulse.mapping.span_builder import build_span as build_generic_span
+from pulse.mapping.usage import make_usage
 from pulse.records import SpanRecord, TraceRecord
 
 Folds = dict[tuple[str | None, str], list[Item]]
@@ -141,7 +141,7 @@ def build_span(item: Item, decision: Decision, by_span: Mapping[str, Item],
 
 
 def _folded(children: list[Item]) -> tuple[str, Any, dict[str, Any]]:
-    """blocked_on_user -> wait_ms/decision; execution -> exec_ms/status/error (§9 rule 4)."""
+    """blocked_on_user -> wait_ms/decision; execution -> exec_ms/status/error."""
     status, error, meta = "success", None, {}
     for child in children:
         a = child.attrs

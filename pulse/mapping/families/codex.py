@@ -1,10 +1,13 @@
-"""OpenAI Codex CLI log events -> traces and spans (MAPPING.md §5.6, §9 rule 3).
+"""OpenAI Codex CLI: the family declaration, and its log events -> traces and spans.
+
+Recognised by a ``codex*`` service (spans) or an ``event.name`` starting ``codex.`` (logs).
 
 ``event.name`` carries the full prefixed name (``codex.sse_event``). A completed response
 (``sse_event``/``websocket_event`` with ``event.kind=response.completed``) is the trace; the
 preceding ``api_request``/``websocket_request`` of the same ``conversation.id`` gives latency and
 status. A failed request with no completion is an error trace of its own. Tokens follow OpenAI
-semantics (cached ⊂ input, reasoning ⊂ output): nothing is added. Codex reports no cost (computed)
+semantics (cached part of input, reasoning part of output): the cache is added only if the input
+is smaller than it (:func:`~pulse.mapping.usage.make_usage`). Codex reports no cost (computed)
 and no response id. Tool decision/result events merge by ``call_id`` into one tool_use span.
 """
 
@@ -14,14 +17,15 @@ from collections import defaultdict
 from typing import Any
 from uuid import UUID
 
+from pulse.mapping.assemble import assemble_trace, make_span
 from pulse.mapping.attrs import as_bool, as_json, get_int, get_str
 from pulse.mapping.content import compact
-from pulse.mapping.items import Item
-from pulse.mapping.normalize import make_usage
-from pulse.mapping.otlp import key_uuid
+from pulse.mapping.cost import NOT_REPORTED
+from pulse.mapping.families.base import Family, Field, keys
+from pulse.mapping.otlp.ids import key_uuid
+from pulse.mapping.otlp.items import Item
 from pulse.mapping.providers import normalize_provider
-from pulse.mapping.spans import make_span
-from pulse.mapping.traces import assemble_trace
+from pulse.mapping.usage import make_usage
 from pulse.records import SpanRecord, TraceRecord
 
 _COMPLETED = "response.completed"
@@ -30,8 +34,23 @@ _RESPONSES = ("sse_event", "websocket_event")
 _DENIED = ("denied", "abort", "reject")
 
 
-def is_codex_log(item: Item) -> bool:
+def detect(item: Item) -> bool:
+    return (item.service_name or "").lower().startswith("codex")
+
+
+def detect_log(item: Item) -> bool:
     return (item.name or "").startswith("codex.")
+
+
+CODEX = Family(
+    name="codex",
+    detect=detect,
+    detect_log=detect_log,
+    fields={
+        Field.SESSION: keys(fallback=("conversation.id",)),
+        Field.TOOL_ID: keys("call_id"),
+    },
+)
 
 
 def _name(item: Item) -> str:
@@ -115,7 +134,7 @@ def _trace(request: Item | None, response: Item | None, providers: dict[str, str
         model_used=model,
         usage=usage,
         error=error,
-        reported=(None, None),
+        reported=NOT_REPORTED,
         latency_ms=float(duration),
         session_id=conv,
         metadata={**_metadata(main), **usage.metadata(), **compact({

@@ -1,9 +1,12 @@
-"""OpenInference (Arize Phoenix) conventions — MAPPING.md §2.
+"""OpenInference (Arize Phoenix) conventions.
 
-Owns the flattened ``llm.input_messages.{i}.message.*`` / ``llm.output_messages.{i}.message.*``
-content, ``llm.invocation_parameters``, ``llm.tools.*``, generic ``input.value`` /
-``output.value`` (JSON when the mime type says so), and the response id hidden in
-``output.value``. Token and cost keys are read by ``normalize``; provider by ``traces``.
+Recognised by ``openinference.span.kind``, which also classifies the span. Content: the
+flattened ``llm.input_messages.{i}.message.*`` / ``llm.output_messages.{i}.message.*``,
+``llm.invocation_parameters``, ``llm.tools.*``, and the generic ``input.value`` /
+``output.value`` (JSON when the mime type says so, or when it parses), whose JSON may carry the
+provider's response id. Names: ``llm.provider`` (hosting) and ``llm.system`` (AI product, a
+fallback), ``llm.request.model_name`` / ``llm.response.model_name`` (set when they differ) and
+``llm.model_name``, ``llm.token_count.*``, ``llm.cost.total`` (USD), ``tool.*``, ``agent.name``.
 """
 
 from __future__ import annotations
@@ -12,11 +15,40 @@ from typing import Any
 
 from pulse.mapping.attrs import Attrs, as_dict, as_json, get_str, unflatten
 from pulse.mapping.content import Content, compact, message_text
-from pulse.mapping.items import Item
+from pulse.mapping.families.base import SPAN, TRACE, Decision, Family, Field, ModelCallTest, keys
+from pulse.mapping.otlp.items import Item
+
+_SPAN_KINDS = {
+    "TOOL": "tool_use",
+    "RETRIEVER": "tool_use",
+    "RERANKER": "tool_use",
+    "AGENT": "agent_run",
+    "CHAIN": "agent_run",
+}
+
+
+def detect(item: Item) -> bool:
+    return "openinference.span.kind" in item.attrs
+
+
+def classify(item: Item, family: str, _model_call: ModelCallTest) -> Decision | None:
+    """LLM/EMBEDDING -> trace; tools, retrievers, rerankers -> tool_use; agents, chains ->
+    agent_run; any other kind -> notification."""
+    kind = (get_str(item.attrs, "openinference.span.kind") or "").upper()
+    if not kind:
+        return None
+    if kind in ("LLM", "EMBEDDING"):
+        return Decision(TRACE, family, event_type=kind.lower())
+    return Decision(SPAN, family, _SPAN_KINDS.get(kind, "notification"), kind.lower())
+
+
+def invocation_model(a: Attrs) -> str | None:
+    """``model`` inside the ``llm.invocation_parameters`` JSON (the request's own parameters)."""
+    return get_str(as_dict(a.get("llm.invocation_parameters")) or {}, "model")
 
 
 def content(item: Item) -> Content | None:
-    """Messages (§10.1 ``llm.input_messages.*`` row), else ``input.value``/``output.value``."""
+    """Messages (``llm.input_messages.*``), else ``input.value``/``output.value``."""
     a = item.attrs
     inputs = [_message(m) for m in unflatten(a, "llm.input_messages.")]
     outputs = [_message(m) for m in unflatten(a, "llm.output_messages.")]
@@ -108,3 +140,37 @@ def _io_value(value: Any, mime: str | None) -> Any:
     if mime == "text/plain":
         return value
     return as_json(value)
+
+
+def io_metadata(a: Attrs) -> dict[str, Any]:
+    return {"input": as_json(a.get("input.value")), "output": as_json(a.get("output.value"))}
+
+
+OPENINFERENCE = Family(
+    name="openinference",
+    detect=detect,
+    io_metadata=io_metadata,
+    classify=classify,
+    prefixes=("llm.", "openinference."),
+    fields={
+        Field.PROVIDER: keys("llm.provider", fallback=("llm.system",)),
+        Field.REQUEST_MODEL: keys(
+            "llm.request.model_name", fallback=(invocation_model, "llm.model_name")
+        ),
+        Field.RESPONSE_MODEL: keys("llm.response.model_name", fallback=("llm.model_name",)),
+        Field.MODEL: keys("llm.model_name"),
+        Field.CONTENT: keys(content),
+        Field.INPUT_TOKENS: keys("llm.token_count.prompt"),
+        Field.OUTPUT_TOKENS: keys("llm.token_count.completion"),
+        Field.CACHE_READ_TOKENS: keys("llm.token_count.prompt_details.cache_read"),
+        Field.CACHE_WRITE_TOKENS: keys("llm.token_count.prompt_details.cache_write"),
+        Field.REASONING_TOKENS: keys("llm.token_count.completion_details.reasoning"),
+        Field.TOTAL_TOKENS: keys("llm.token_count.total"),
+        Field.COST_USD: keys("llm.cost.total"),
+        Field.TOOL_ID: keys("tool.id"),
+        Field.TOOL_NAME: keys("tool.name"),
+        Field.TOOL_INPUT: keys("input.value"),
+        Field.TOOL_OUTPUT: keys("output.value"),
+        Field.AGENT_NAME: keys("agent.name"),
+    },
+)

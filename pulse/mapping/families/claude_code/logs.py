@@ -1,12 +1,13 @@
-"""Claude Code log events -> traces and spans (MAPPING.md §5.2-§5.4, §9 rule 2, §10).
+"""Claude Code log events -> traces and spans.
 
 Scope ``com.anthropic.claude_code.events``; body ``claude_code.<event>``, attribute ``event.name``
 unprefixed; most numbers arrive as strings. ``api_request``/``api_error`` become traces (body,
 refusal and assistant-response events are merged into them within one export); tool decision and
-result events merge into ONE tool_use span keyed by ``tool_use_id`` — the same id the beta trace
-span ``claude_code.tool`` gets (``claude_code_spans``), so either half, in any export, lands on
-the same row id. Trace ids derive from ``request_id`` (else ``client_request_id``) for the same
-reason (§9 rule 4 dedupe with ``claude_code.llm_request``).
+result events merge into ONE tool_use span keyed by ``tool_use_id`` - the same id the beta trace
+span ``claude_code.tool`` gets (:mod:`.spans`), so either half, in any export, lands on the same
+row id. Trace ids derive from ``request_id`` (else ``client_request_id``) for the same reason:
+the beta span ``claude_code.llm_request`` of the same call lands on the same trace. Tokens are
+Anthropic-native (input excludes the cache); ``cost_usd`` is the client's list-price estimate.
 """
 
 from __future__ import annotations
@@ -16,33 +17,32 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from pulse.mapping.assemble import assemble_trace, make_span
 from pulse.mapping.attrs import as_bool, as_dict, as_json, get_decimal, get_int, get_str
-from pulse.mapping.claude_code_events import (
-    TraceParts,
+from pulse.mapping.content import clean_output_text, compact
+from pulse.mapping.cost import NOT_REPORTED, Reported, to_cents
+from pulse.mapping.families.claude_code.api_calls import TraceParts
+from pulse.mapping.families.claude_code.identity import (
     cc_provider,
     event_metadata,
-    notification_span,
     prompt_span_id,
     request_trace_id,
     session_of,
     tool_span_id,
 )
-from pulse.mapping.content import clean_output_text, compact
-from pulse.mapping.items import Item
-from pulse.mapping.normalize import cents, make_usage
-from pulse.mapping.otlp import key_uuid
-from pulse.mapping.spans import make_span
-from pulse.mapping.traces import assemble_trace
+from pulse.mapping.otlp.ids import key_uuid
+from pulse.mapping.otlp.items import Item
+from pulse.mapping.usage import make_usage
 from pulse.records import SpanRecord, TraceRecord
 
-SCOPE = "com.anthropic.claude_code.events"
 _MERGED = ("api_request_body", "api_response_body", "api_refusal", "assistant_response")
-
-
-def is_claude_code_log(item: Item) -> bool:
-    """§9 rule 2: the Claude Code event scope, or a body starting ``claude_code.``."""
-    body = item.body if isinstance(item.body, str) else ""
-    return item.scope_name == SCOPE or body.startswith("claude_code.")
+# Standard attributes on every Claude Code event: context, not event payload.
+_STANDARD = {
+    "session.id", "user.id", "user.account_uuid", "user.account_id", "user.email",
+    "organization.id", "terminal.type", "prompt.id", "event.name", "event.timestamp",
+    "event.sequence", "app.version", "app.entrypoint", "message.uuid", "client_request_id",
+    "workspace.host_paths", "workflow.run_id", "workflow.name",
+}
 
 
 def event_name(item: Item) -> str:
@@ -80,7 +80,9 @@ def map_claude_code_logs(items: list[Item]) -> tuple[list[TraceRecord], list[Spa
 
 
 def _merge_into_traces(by_name: dict[str, list[Item]], parts: list[TraceParts]) -> int:
-    """Join body/refusal/response events to their api_request (§5.4 join rules)."""
+    """Join body/refusal/response events to their api_request: response bodies, refusals and
+    assistant responses by ``request_id``; a request body to the earliest unfilled request of
+    the same turn (session, prompt, query source) that ended after it was sent."""
     by_request = {p.request_id: p for p in parts if p.request_id}
     dropped = 0
     for item in by_name["api_response_body"]:
@@ -116,7 +118,7 @@ def _build_trace(p: TraceParts) -> TraceRecord:
         0 if error else get_int(a, "output_tokens") or 0,
         cache_read=None if error else get_int(a, "cache_read_tokens"),
         cache_creation=None if error else get_int(a, "cache_creation_tokens"),
-        cache_excluded=True,  # Anthropic-native: input excludes the cache (§12)
+        cache_excluded=True,  # Anthropic-native: input excludes the cache
     )
     text, redacted = clean_output_text(p.output_text())
     metadata = {
@@ -147,16 +149,15 @@ def _build_trace(p: TraceParts) -> TraceRecord:
     )
 
 
-def _reported_cost(a: dict[str, Any]) -> tuple[Decimal | None, str | None]:
-    """Claude Code's client-side list-price estimate (§10.1): ``cost_usd`` x100 (more digits
-    than ``cost_usd_micros``), else micros / 10^4. Stored with cost_source ``client``."""
+def _reported_cost(a: dict[str, Any]) -> Reported:
+    """Claude Code's client-side list-price estimate: ``cost_usd`` x100 (more digits than
+    ``cost_usd_micros``), else micros / 10^4. Stored with cost_source ``client``."""
     usd = get_decimal(a, "cost_usd")
-    if usd is not None and usd >= 0:
-        return cents(usd * 100), "client"
-    micros = get_decimal(a, "cost_usd_micros")
-    if micros is not None and micros >= 0:
-        return cents(micros / 10_000), "client"
-    return None, None
+    cents = to_cents(usd * 100) if usd is not None else None
+    if cents is None:
+        micros = get_decimal(a, "cost_usd_micros")
+        cents = to_cents(micros / 10_000) if micros is not None else None
+    return (cents, "client") if cents is not None else NOT_REPORTED
 
 
 def _tool_spans(decisions: list[Item], results: list[Item], all_items: list[Item]
@@ -223,7 +224,7 @@ def _mcp_name(params: dict[str, Any]) -> str | None:
 
 
 def _model_before(item: Item, requests: list[Item]) -> str | None:
-    """Model of the latest api_request before ``item`` in the same prompt (§10.2 model row)."""
+    """Model of the latest api_request before ``item`` in the same prompt."""
     prompt = get_str(item.attrs, "prompt.id")
     model = None
     for req in requests:
@@ -233,7 +234,7 @@ def _model_before(item: Item, requests: list[Item]) -> str | None:
 
 
 def _prompt_parent(item: Item) -> UUID | None:
-    """Log-derived spans hang under the user_prompt span of their ``prompt.id`` (§10.2)."""
+    """Log-derived spans hang under the user_prompt span of their ``prompt.id``."""
     prompt = get_str(item.attrs, "prompt.id")
     return prompt_span_id(prompt) if prompt else None
 
@@ -299,7 +300,28 @@ def _subagent_span(item: Item) -> SpanRecord:
     )
 
 
+def notification_span(item: Item, name: str) -> SpanRecord:
+    """Any other Claude Code event -> ``notification`` span (event_type = unprefixed name)."""
+    a = item.attrs
+    seq = get_str(a, "event.sequence") or str(item.start_ns)
+    session = session_of(item)[0]
+    prompt = get_str(a, "prompt.id")
+    payload = {k: as_json(v) for k, v in a.items() if k not in _STANDARD}
+    return make_span(
+        item=item,
+        span_id=key_uuid("claude_code", "event", session, seq, name),
+        parent_span_id=prompt_span_id(prompt) if prompt else None,
+        session_id=session,
+        source="claude_code",
+        kind="notification",
+        event_type=name or "event",
+        status="error" if name in ("api_retries_exhausted", "internal_error") else "success",
+        model=get_str(a, "model"),
+        metadata={**event_metadata(item), **compact({"attributes": payload})},
+    )
+
+
 def _event_key(item: Item) -> tuple[str, ...]:
-    """§10.2 fallback id: (session, event.sequence or timeUnixNano, event name)."""
+    """Fallback id of an event: (session, ``event.sequence`` or its time, event name)."""
     seq = get_str(item.attrs, "event.sequence") or str(item.start_ns)
     return ("claude_code", "event", session_of(item)[0], seq, event_name(item))

@@ -1,8 +1,9 @@
 """One normalised view (:class:`Item`) of an OTLP span or log record, with its resource and scope.
 
-MAPPING.md §8 step 1: attributes are flattened with precedence span/log > scope > resource.
-Invalid items (missing or all-zero ids, unusable timestamps) are counted here with a reason and
-never reach the convention mappers.
+Every convention family reads Items, never protobuf. ``Item.attrs`` holds the span's (or log
+record's) attributes over its scope's; ``Item.merged`` adds the resource's underneath (item wins).
+Invalid items (missing or all-zero ids, unusable timestamps) are counted in :class:`Rejects` with
+a short reason and never reach the families.
 """
 
 from __future__ import annotations
@@ -15,8 +16,9 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsSer
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from pulse.mapping.attrs import as_str
-from pulse.mapping.otlp import any_value, attributes, hex_id
-from pulse.mapping.values import from_unix_nanos, parse_rfc3339
+from pulse.mapping.otlp.anyvalue import any_value, attributes
+from pulse.mapping.otlp.ids import hex_id
+from pulse.mapping.timestamps import parse_rfc3339, valid_unix_nanos
 
 STATUS_ERROR = 2  # OTLP Status.StatusCode.STATUS_CODE_ERROR
 
@@ -42,6 +44,7 @@ class Item:
     end_ns: int
     attrs: dict[str, Any]  # span/log attributes over scope attributes
     resource: dict[str, Any]
+    service_name: str | None = None  # the resource's service.name (read once per resource)
     scope_name: str = ""
     scope_version: str = ""
     kind: int = 0
@@ -50,16 +53,12 @@ class Item:
     status_message: str = ""
     body: Any = None
     is_log: bool = False
-    clamped: bool = False  # end was before start (MAPPING.md: clamp, keep the item)
+    clamped: bool = False  # end was before start: clamped to start, the item is kept
 
     @property
     def merged(self) -> dict[str, Any]:
-        """All attributes, precedence item > scope > resource (MAPPING.md §8.1)."""
+        """All attributes, precedence item > scope > resource."""
         return {**self.resource, **self.attrs}
-
-    @property
-    def service_name(self) -> str | None:
-        return as_str(self.resource.get("service.name"))
 
     @property
     def duration_ms(self) -> float:
@@ -68,36 +67,46 @@ class Item:
 
 @dataclass(slots=True)
 class Rejects:
-    """Counted rejections with short deduplicated reasons (OTLP partial_success)."""
+    """Counted rejections with short deduplicated reasons (OTLP partial_success), and the
+    unexpected exceptions among them (``errors``: mapping bugs, which tests assert never happen)."""
 
     count: int = 0
     reasons: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
 
     def add(self, reason: str, n: int = 1) -> None:
         self.count += n
         if reason not in self.reasons:
             self.reasons.append(reason)
 
+    def failed(self, what: str, exc: Exception, n: int = 1) -> None:
+        """``n`` items could not be mapped because of ``exc``: rejected (the batch goes on), and
+        the exception kept in ``errors`` so that it is never silent."""
+        self.add(f"{what} could not be mapped ({type(exc).__name__})", n)
+        self.errors.append(f"{what}: {type(exc).__name__}: {exc}"[:500])
+
 
 def span_items(req: ExportTraceServiceRequest, rejects: Rejects) -> Iterator[Item]:
     """Every valid span of the request as an Item; invalid ones are counted in ``rejects``."""
     for rs in req.resource_spans:
         resource = attributes(rs.resource.attributes)
+        service = as_str(resource.get("service.name"))
         for ss in rs.scope_spans:
             scope = attributes(ss.scope.attributes)
             for span in ss.spans:
-                item = _span_item(span, resource, scope, ss.scope, rejects)
+                item = _span_item(span, resource, service, scope, ss.scope, rejects)
                 if item is not None:
                     yield item
 
 
-def _span_item(span: Any, resource: dict, scope: dict, sc: Any, rejects: Rejects) -> Item | None:
+def _span_item(span: Any, resource: dict, service: str | None, scope: dict, sc: Any,
+               rejects: Rejects) -> Item | None:
     trace_id, span_id = hex_id(span.trace_id, 16), hex_id(span.span_id, 8)
     if trace_id is None or span_id is None:
         rejects.add("span without a valid traceId/spanId")
         return None
     start, end = span.start_time_unix_nano, span.end_time_unix_nano or span.start_time_unix_nano
-    if not _valid_time(start) or not _valid_time(end):
+    if not valid_unix_nanos(start) or not valid_unix_nanos(end):
         rejects.add("span with a missing or out-of-range start/end time")
         return None
     events = [
@@ -113,6 +122,7 @@ def _span_item(span: Any, resource: dict, scope: dict, sc: Any, rejects: Rejects
         clamped=end < start,
         attrs={**scope, **attributes(span.attributes)},
         resource=resource,
+        service_name=service,
         scope_name=sc.name,
         scope_version=sc.version,
         kind=span.kind,
@@ -126,6 +136,7 @@ def log_items(req: ExportLogsServiceRequest, rejects: Rejects) -> Iterator[Item]
     """Every usable log record as an Item (ids optional; a time is required)."""
     for rl in req.resource_logs:
         resource = attributes(rl.resource.attributes)
+        service = as_str(resource.get("service.name"))
         for sl in rl.scope_logs:
             scope = attributes(sl.scope.attributes)
             for rec in sl.log_records:
@@ -143,6 +154,7 @@ def log_items(req: ExportLogsServiceRequest, rejects: Rejects) -> Iterator[Item]
                     end_ns=time_ns,
                     attrs=attrs,
                     resource=resource,
+                    service_name=service,
                     scope_name=sl.scope.name,
                     scope_version=sl.scope.version,
                     body=any_value(rec.body),
@@ -151,10 +163,10 @@ def log_items(req: ExportLogsServiceRequest, rejects: Rejects) -> Iterator[Item]
 
 
 def _log_time(rec: Any, attrs: dict[str, Any]) -> int | None:
-    """``timeUnixNano`` -> ``observedTimeUnixNano`` -> ``event.timestamp`` (MAPPING.md §10.2)."""
+    """``timeUnixNano`` -> ``observedTimeUnixNano`` -> ``event.timestamp`` (RFC 3339 text)."""
     for nanos in (rec.time_unix_nano, rec.observed_time_unix_nano):
         if nanos:
-            return nanos if _valid_time(nanos) else None
+            return nanos if valid_unix_nanos(nanos) else None
     text = as_str(attrs.get("event.timestamp"))
     if text:
         try:
@@ -162,15 +174,5 @@ def _log_time(rec: Any, attrs: dict[str, Any]) -> int | None:
         except ValueError:
             return None
         nanos = int(stamp.timestamp()) * 1_000_000_000 + stamp.microsecond * 1000
-        return nanos if _valid_time(nanos) else None
+        return nanos if valid_unix_nanos(nanos) else None
     return None
-
-
-def _valid_time(nanos: int) -> bool:
-    if nanos <= 0:
-        return False
-    try:
-        from_unix_nanos(nanos)
-    except ValueError:
-        return False
-    return True
