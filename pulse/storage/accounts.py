@@ -1,5 +1,5 @@
-"""Projects, API keys, users and project memberships (SPEC.md §2). Browser sessions, password
-hashing and one-time login links live in :mod:`pulse.storage.auth_sessions`.
+"""Projects, API keys, users and project memberships (docs/api.md §Projects and roles). Browser
+sessions, password hashing and one-time login links live in :mod:`pulse.storage.auth_sessions`.
 
 API keys look like ``pulse_sk_<43 url-safe chars>`` (256 random bits). Only their SHA-256 is
 stored, with a short display prefix; the plaintext exists once, in the return value of

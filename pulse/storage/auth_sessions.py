@@ -1,5 +1,5 @@
-"""Credentials of people (SPEC.md §2, dashboard): argon2id password hashes, browser sessions and
-one-time login links.
+"""Credentials of people (docs/api.md §Dashboard sessions): argon2id password hashes, browser
+sessions and one-time login links.
 
 * Passwords: argon2id (argon2-cffi's RFC 9106 low-memory profile). Hashing is CPU- and
   memory-heavy, so it runs in a worker thread, at most ``MAX_PARALLEL_HASHES`` at a time (a flood

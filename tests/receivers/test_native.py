@@ -1,4 +1,5 @@
-"""Native ingest routes (SPEC.md §3): success shapes, every validation rule, idempotence, cost."""
+"""Native ingest routes (docs/api.md §Native ingest): success shapes, every validation rule,
+idempotence, cost."""
 
 from __future__ import annotations
 
