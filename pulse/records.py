@@ -1,10 +1,12 @@
-"""The two record types Pulse Bridge stores, and nothing else.
+"""The values passed between the layers: the two record kinds Pulse Bridge stores, OTLP metric
+points, and what authentication yields (:class:`ApiKeyInfo`, :class:`ProjectAccess`).
 
 A :class:`TraceRecord` is one LLM API call; a :class:`SpanRecord` is one piece of agent activity
-(tool use, agent run, prompt, session lifecycle). Both are frozen and typed, built by ``mapping``
-(from native JSON or OTLP) and consumed by ``storage``. JSON-valued fields hold plain Python JSON
-values (dict/list/str/int/float/bool/None) that are already safe for PostgreSQL ``jsonb`` (no NUL
-characters, no lone surrogates): ``mapping.values.clean_json`` guarantees that.
+(tool use, agent run, prompt, session lifecycle); a :class:`MetricPoint` is one OTLP data point.
+All are frozen and typed, built by ``mapping`` (from native JSON or OTLP) and consumed by
+``storage``. JSON-valued fields hold plain Python JSON values (dict/list/str/int/float/bool/None)
+that are already safe for PostgreSQL ``jsonb`` (no NUL characters, no lone surrogates):
+``mapping.jsonsafe.clean_json`` guarantees that (or :class:`RawJson` text, already cleaned).
 
 This module imports nothing from the project (docs/architecture.md §Dependency rule).
 """

@@ -5,8 +5,9 @@ Code, tests, scripts, examples and docs cite the contracts in ``docs/`` in one f
 sections of one file may follow as ``§A, §B``). This test scans every text file of the repository
 and checks that each cited file exists and has a heading that the text after ``§`` starts with.
 It also checks the Markdown links between the docs and from the README (``file.md#anchor``), that
-a ``§`` is never used without a document (the old style of notes outside the repository), and
-that no reference points at the design notes that were never part of the repository.
+a ``§`` is never used without a document (the old style of notes outside the repository), that
+the repository paths a Markdown file names in backticks exist, and that no reference points at
+the design notes that were never part of the repository.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ REF = re.compile(r"docs/([\w-]+)\.md(?: ?§|, \")")
 SECTION = re.compile(r"§")
 MD_LINK = re.compile(r"\]\((?:\.?/?(?:docs/)?)([\w-]+)\.md#([^)\s]+)\)")
 # The design notes the project started from lived outside the repository; nothing may cite them.
+# A repository path the docs name in backticks: `pulse/mapping/usage.py`, `tests/api/`.
+REPO_PATH = re.compile(r"`((?:pulse|tests|bench|scripts|examples|grafana|docs)/[^`\s]*)`")
 OUTSIDE = re.compile(r"\b(?:SPEC|MAPPING|DESIGN)\.md\b")
 
 
@@ -112,6 +115,12 @@ def check_links(text: str, doc_of_file: str | None) -> list[str]:
     return problems
 
 
+def check_paths(text: str) -> list[str]:
+    """Repository paths named in a document exist (patterns like ``<name>.json`` are skipped)."""
+    return [f"names {p!r}, which does not exist" for p in REPO_PATH.findall(text)
+            if not re.search(r"[<>*{}]|\.\.\.", p) and not (ROOT / p).exists()]
+
+
 def test_every_section_reference_resolves():
     problems = []
     for path in text_files():
@@ -126,6 +135,7 @@ def test_every_section_reference_resolves():
         if path.suffix == ".md":
             own = path.stem if path.parent == DOCS else None
             problems += [f"{rel}: {p}" for p in check_links(text, own)]
+            problems += [f"{rel}: {p}" for p in check_paths(text)]
     assert not problems, "\n".join(problems)
 
 
@@ -142,5 +152,7 @@ def test_the_checker_catches_what_it_is_for():
     assert check_links("[x](api.md#rows) [y](docs/mapping.md#cost)", None) == []
     assert check_links("[x](api.md#no-such-section)", None) != []
     assert check_links("[x](#rows)", "api") == [] and check_links("[x](#nope)", "api") != []
+    assert check_paths("`pulse/records.py`, `tests/data/otlp/<name>.json`") == []
+    assert check_paths("`pulse/collector/status.py`") != []
     assert slug("Start-up and shutdown") == "start-up-and-shutdown"
     assert slug("`pulse.traces_v1` - one row") == "pulsetraces_v1---one-row"
