@@ -113,7 +113,6 @@ def make_authenticator(
         info = await keys.check(bearer_token(request))
         if info is None:
             raise Unauthorized("Invalid API key")
-        request.state.api_key = info
         return info
 
     return authenticate

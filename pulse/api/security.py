@@ -60,7 +60,6 @@ class AuthOptions:
     allow_signup: bool = True
     trusted_origins: tuple[str, ...] = ()  # e.g. ("https://pulse.example.com",)
     max_json_body_bytes: int = 64 * 1024
-    login_link_s: int = 120
 
 
 class RateLimiter:

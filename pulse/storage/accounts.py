@@ -210,11 +210,6 @@ async def user_by_email(conn: Conn, email: str) -> dict[str, Any] | None:
     )
 
 
-async def get_user(conn: Conn, user_id: uuid.UUID) -> dict[str, Any] | None:
-    return await _fetch_one(conn, f"SELECT {_USER_COLUMNS} FROM pulse.users WHERE id = %s",
-                            (user_id,))
-
-
 async def add_member(conn: Conn, project_id: uuid.UUID, user_id: uuid.UUID, role: str) -> bool:
     """Give ``user_id`` a role in the project; False when already a member (role unchanged)."""
     if role not in ROLES:

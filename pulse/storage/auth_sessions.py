@@ -120,16 +120,6 @@ async def revoke_session(pool: AsyncConnectionPool, token: str) -> bool:
         return cur.rowcount == 1
 
 
-async def revoke_user_sessions(pool: AsyncConnectionPool, user_id: uuid.UUID) -> int:
-    async with pool.connection() as conn:
-        cur = await conn.execute(
-            "UPDATE pulse.auth_sessions SET revoked_at = now()"
-            " WHERE user_id = %s AND revoked_at IS NULL",
-            (user_id,),
-        )
-        return cur.rowcount
-
-
 async def purge_expired(pool: AsyncConnectionPool) -> int:
     """Delete sessions and login links that can no longer be used."""
     async with pool.connection() as conn:
