@@ -116,9 +116,19 @@ def check_links(text: str, doc_of_file: str | None) -> list[str]:
 
 
 def check_paths(text: str) -> list[str]:
-    """Repository paths named in a document exist (patterns like ``<name>.json`` are skipped)."""
-    return [f"names {p!r}, which does not exist" for p in REPO_PATH.findall(text)
-            if not re.search(r"[<>*{}]|\.\.\.", p) and not (ROOT / p).exists()]
+    """Repository paths named in a document exist (patterns like ``<name>.json`` are skipped);
+    a ``docs/<file>.md#anchor`` also needs the heading."""
+    problems = []
+    for named in REPO_PATH.findall(text):
+        path, _, anchor = named.partition("#")
+        path = path.partition("::")[0]  # `pulse/x.py::function`
+        if re.search(r"[<>*{}]|\.\.\.", path):
+            continue
+        if not (ROOT / path).exists():
+            problems.append(f"names {named!r}, which does not exist")
+        elif anchor and path.startswith("docs/") and path.endswith(".md"):
+            problems += check_links(f"]({path}#{anchor})", None)
+    return problems
 
 
 def test_every_section_reference_resolves():
@@ -154,5 +164,7 @@ def test_the_checker_catches_what_it_is_for():
     assert check_links("[x](#rows)", "api") == [] and check_links("[x](#nope)", "api") != []
     assert check_paths("`pulse/records.py`, `tests/data/otlp/<name>.json`") == []
     assert check_paths("`pulse/collector/status.py`") != []
+    assert check_paths("`docs/mapping.md#cost`, `pulse/mapping/cost.py::trace_cost`") == []
+    assert check_paths("`docs/mapping.md#no-such-section`") != []
     assert slug("Start-up and shutdown") == "start-up-and-shutdown"
     assert slug("`pulse.traces_v1` - one row") == "pulsetraces_v1---one-row"
