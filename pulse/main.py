@@ -1,6 +1,7 @@
-"""Composition root: builds every long-lived component in one ``AsyncExitStack`` (DESIGN.md
-habit 6) and wires the layers together by passing callables (habit 1). Nothing imports this module
-but ``cli`` (and the tests, which build the same pieces).
+"""Composition root: builds every long-lived component in one ``AsyncExitStack``
+(docs/architecture.md §Start-up and shutdown) and wires the layers together by passing callables
+(docs/architecture.md §Habits, 1). Nothing imports this module but ``cli`` (and the tests, which
+build the same pieces).
 
 Start order: database (embedded or external) -> migrations -> pool -> default project -> ingest
 pipeline (disk queue, mapping workers, writer loop) -> gRPC receiver -> HTTP app. Shutdown runs

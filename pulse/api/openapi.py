@@ -81,7 +81,8 @@ SESSION_QUERY = [_q("limit", {"type": "integer", "minimum": 1, "maximum": 10000}
                  _q("offset", {"type": "integer", "minimum": 0})]
 
 ITEMS = {"type": "array", "maxItems": 100, "items": {"type": "object"},
-         "description": "SPEC.md §3 items (snake_case); one invalid item rejects the batch"}
+         "description": "docs/api.md §Trace item / §Span item (snake_case); "
+                        "one invalid item rejects the batch"}
 QUEUED = {"type": "object", "required": ["status", "count"],
           "properties": {"status": {"const": "queued"}, "count": {"type": "integer"}}}
 
@@ -140,7 +141,7 @@ def _describe(path: str, method: str, op: dict) -> None:
     if read:
         params, status, schema = read
         op.setdefault("parameters", []).extend(params)
-        op["responses"][status] = _json_response("Rows, camelCase (SPEC.md §4)", schema)
+        op["responses"][status] = _json_response("Rows, camelCase (docs/api.md §Rows)", schema)
     if "{" in path:
         codes.append(404)
     if (method, path) in INGEST:

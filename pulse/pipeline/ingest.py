@@ -4,7 +4,7 @@ It takes either an OTLP export exactly as received (:class:`OtlpExport`: signal,
 media type; decoded and mapped once, in a mapping worker) or native records a receiver has
 already validated, and returns an :class:`Outcome` once they are durable.
 
-Durability contract (docs/architecture.md, "The ingest path"):
+Durability contract (docs/architecture.md §Ingest path):
 
 * ``wait="durable"`` (``/async`` routes and OTLP): appended to the ingest queue and fsync'd
   (group commit); the writer loop stores them shortly after. A full queue raises ``Overloaded``

@@ -1,5 +1,5 @@
-"""Projects, API keys, users and project memberships (SPEC.md §2). Browser sessions, password
-hashing and one-time login links live in :mod:`pulse.storage.auth_sessions`.
+"""Projects, API keys, users and project memberships (docs/api.md §Projects and roles). Browser
+sessions, password hashing and one-time login links live in :mod:`pulse.storage.auth_sessions`.
 
 API keys look like ``pulse_sk_<43 url-safe chars>`` (256 random bits). Only their SHA-256 is
 stored, with a short display prefix; the plaintext exists once, in the return value of
@@ -208,11 +208,6 @@ async def user_by_email(conn: Conn, email: str) -> dict[str, Any] | None:
         conn, f"SELECT {_USER_COLUMNS} FROM pulse.users WHERE lower(email) = lower(%s)",
         (email.strip(),),
     )
-
-
-async def get_user(conn: Conn, user_id: uuid.UUID) -> dict[str, Any] | None:
-    return await _fetch_one(conn, f"SELECT {_USER_COLUMNS} FROM pulse.users WHERE id = %s",
-                            (user_id,))
 
 
 async def add_member(conn: Conn, project_id: uuid.UUID, user_id: uuid.UUID, role: str) -> bool:

@@ -1,4 +1,5 @@
-"""Agent-activity analytics (``GET /v1/analytics/spans``, SPEC.md §4) over rollups + raw edges.
+"""Agent-activity analytics (``GET /v1/analytics/spans``, docs/api.md §Span analytics) over rollups
++ raw edges.
 
 Units: a tool call is ONE unit however many of its events arrived - Claude Code hook spans send
 ``pre_tool_use`` and ``post_tool_use`` rows sharing a ``tool_use_id`` (OTel-derived spans share one

@@ -1,4 +1,4 @@
-"""Named read functions for traces, spans and sessions (SPEC.md §4).
+"""Named read functions for traces, spans and sessions (docs/api.md §Query routes).
 
 Rows come back as JSON text in the API's row shape (camelCase keys, nulls kept, UTC timestamps
 with milliseconds), built by PostgreSQL with ``json_build_object`` from the column tables of

@@ -1,4 +1,4 @@
-"""Retention: drop data older than ``retention_days`` (SPEC.md §6), on a schedule.
+"""Retention: drop data older than ``retention_days`` (docs/sql.md §Retention), on a schedule.
 
 The cutoff is aligned to a UTC midnight (``today - retention_days``), the boundary of the
 1-day chunks and of the daily rollups, so what remains is always consistent: raw rows and every
@@ -121,7 +121,8 @@ async def run_retention(
 
 
 class RetentionJob:
-    """Runs :func:`run_retention` every ``interval_s`` seconds while entered (DESIGN.md habit 6).
+    """Runs :func:`run_retention` every ``interval_s`` seconds while entered
+    (docs/architecture.md §Habits, 6).
 
     ``retention_days`` 0 disables it. A failed run is logged and retried at the next interval.
     """

@@ -9,9 +9,9 @@ sessions), ``session_summaries``
 ``span_tool_calls`` / ``span_units_hourly`` (span analytics, migration 009), plus the
 custom-price fallback applied to staged traces that carry no cost.
 
-Idempotence (SPEC.md §6): the writer's INSERT returns only the rows it really inserted into a
-per-transaction temp table (``pulse_<table>_new``); every rollup is computed from that table, so
-a redelivered row (skipped by the INSERT) never counts twice. Rollup rows are upserted in key
+Idempotence (docs/api.md §Durability): the writer's INSERT returns only the rows it really inserted
+into a per-transaction temp table (``pulse_<table>_new``); every rollup is computed from that table,
+so a redelivered row (skipped by the INSERT) never counts twice. Rollup rows are upserted in key
 order to keep concurrent writers from deadlocking (a deadlock is retryable anyway).
 """
 

@@ -1,9 +1,10 @@
 """Writes records: COPY into a per-connection staging table, then one
 ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` into the real table, in one transaction.
 
-Idempotence (SPEC.md §6-7): the primary key is ``(project_id, id, timestamp)``; in addition the
-INSERT skips ids that already exist in the project at another timestamp, and duplicates inside one
-batch collapse to one row. Redelivery therefore never creates a second row nor double-counts.
+Idempotence (docs/api.md §Idempotence, §Durability): the primary key is ``(project_id, id,
+timestamp)``; in addition the INSERT skips ids that already exist in the project at another
+timestamp, and duplicates inside one batch collapse to one row. Redelivery therefore never creates a
+second row nor double-counts.
 
 Rollups (storage/rollups.py) are folded in the same transaction from the rows the INSERT really
 inserted, so they can never disagree with the raw rows.
@@ -152,9 +153,9 @@ async def write_records(
 ) -> WriteResult:
     """Store ``(project_id, record)`` pairs in one transaction; return how many rows were new.
 
-    Errors carry their meaning (DESIGN.md): connection trouble raises ``Retryable`` (keep the
-    batch, try again later); the database refusing the data raises ``Unstorable`` (retrying the
-    same rows cannot help; the caller isolates the bad one).
+    Errors carry their meaning (docs/architecture.md §Errors by meaning): connection trouble raises
+    ``Retryable`` (keep the batch, try again later); the database refusing the data raises
+    ``Unstorable`` (retrying the same rows cannot help; the caller isolates the bad one).
     """
     traces = [(p, r) for p, r in items if isinstance(r, TraceRecord)]
     spans = [(p, r) for p, r in items if isinstance(r, SpanRecord)]

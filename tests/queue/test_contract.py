@@ -1,5 +1,5 @@
-"""The ingest queue's contract, for both implementations (docs/architecture.md, "The ingest
-path"): real files in tmp_path, no mocks. Durability and recovery of the file queue are in
+"""The ingest queue's contract, for both implementations (docs/architecture.md §Ingest path):
+real files in tmp_path, no mocks. Durability and recovery of the file queue are in
 test_file_queue.py."""
 
 from __future__ import annotations

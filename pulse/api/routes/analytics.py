@@ -1,4 +1,4 @@
-"""``GET /v1/analytics`` and ``GET /v1/analytics/spans`` (SPEC.md §4).
+"""``GET /v1/analytics`` and ``GET /v1/analytics/spans`` (docs/api.md §Analytics).
 
 Parses and validates the query; the numbers come from storage/analytics.py (LLM calls, over
 rollups) and storage/analytics_spans.py (agent activity). ``date_from`` and ``date_to`` are

@@ -1,6 +1,6 @@
-"""The dashboard's account routes under ``/dashboard/api`` (SPEC.md §2): sign-up, projects, API
-keys and project users. The dashboard's *read* routes are the ``/v1`` routers mounted a second
-time under ``/dashboard/api`` with :func:`pulse.api.deps.project_access` (see ``app.py``).
+"""The dashboard's account routes under ``/dashboard/api`` (docs/api.md §Dashboard API): sign-up,
+projects, API keys and project users. The dashboard's *read* routes are the ``/v1`` routers mounted
+a second time under ``/dashboard/api`` with :func:`pulse.api.deps.project_access` (see ``app.py``).
 
 Every project-scoped route resolves the session and ``X-Project-Id`` first (401, 400, 403), and
 every storage call takes that project id, so one project's ids never reach another's rows: a key

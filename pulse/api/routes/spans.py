@@ -1,4 +1,4 @@
-"""``GET /v1/spans`` and ``GET /v1/spans/{id}`` (SPEC.md §4)."""
+"""``GET /v1/spans`` and ``GET /v1/spans/{id}`` (docs/api.md §Query routes)."""
 
 from __future__ import annotations
 

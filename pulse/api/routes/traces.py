@@ -1,4 +1,4 @@
-"""``GET /v1/traces`` and ``GET /v1/traces/{id}`` (SPEC.md §4)."""
+"""``GET /v1/traces`` and ``GET /v1/traces/{id}`` (docs/api.md §Query routes)."""
 
 from __future__ import annotations
 
