@@ -13,7 +13,7 @@ from uuid import UUID
 from pulse.mapping.cost import Reported, trace_cost
 from pulse.mapping.jsonsafe import clean_json, clean_str
 from pulse.mapping.otlp.items import Item
-from pulse.mapping.timestamps import from_unix_nanos
+from pulse.mapping.timestamps import from_unix_nanos, whole_ms
 from pulse.mapping.usage import Usage
 from pulse.records import OtelIdentity, SpanRecord, TraceRecord
 
@@ -54,7 +54,7 @@ def assemble_trace(
         model_requested=clean_str(model_requested),
         request_body=clean_json(request_body if request_body is not None else EMPTY_REQUEST),
         status="error" if error else "success",
-        latency_ms=max(float(latency_ms), 0.0),
+        latency_ms=whole_ms(latency_ms),
         input_tokens=usage.input,
         output_tokens=usage.output,
         error=clean_json(error) if error else None,

@@ -131,7 +131,7 @@ def _trace(request: Item | None, response: Item | None, providers: dict[str, str
         max(main.start_ns - duration * 1_000_000, 1),
         provider=normalize_provider(raw_provider) if raw_provider else "openai",
         model_requested=model,
-        model_used=model,
+        model_used=None if error else model,  # a failed call names no answering model
         usage=usage,
         error=error,
         reported=NOT_REPORTED,

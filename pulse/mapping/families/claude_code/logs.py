@@ -134,7 +134,7 @@ def _build_trace(p: TraceParts) -> TraceRecord:
         start_ns=p.start_ns,
         provider=provider,
         model_requested=model,
-        model_used=model,
+        model_used=None if error else model,  # a failed call names no answering model
         provider_request_id=p.request_id,
         request_body=p.request_body,
         response_body=p.response_body,

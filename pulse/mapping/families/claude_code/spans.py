@@ -75,7 +75,7 @@ def build_llm_request(item: Item, by_span: Mapping[str, Item]) -> TraceRecord:
         item=item,
         provider=provider,
         model_requested=model,
-        model_used=model,
+        model_used=None if error else model,  # a failed call names no answering model
         provider_request_id=get_str(a, "request_id", "gen_ai.response.id"),
         usage=usage,
         finish_reason=finish,
