@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from pulse.mapping.assemble import assemble_trace, make_span
-from pulse.mapping.attrs import as_bool, as_dict, as_json, get_decimal, get_int, get_str
+from pulse.mapping.attrs import as_bool, as_dict, as_json, get_decimal, get_float, get_int, get_str
 from pulse.mapping.content import clean_output_text, compact
 from pulse.mapping.cost import NOT_REPORTED, Reported, to_cents
 from pulse.mapping.families.claude_code.api_calls import TraceParts
@@ -126,7 +126,8 @@ def _build_trace(p: TraceParts) -> TraceRecord:
         **usage.metadata(),
         **compact({"model_family": model_family, "content_format": p.content_format(),
                    "redacted": True if redacted or p.redacted else None,
-                   "message_id": p.message_id(), "refusal": p.refusal}),
+                   "message_id": p.message_id(), "refusal": p.refusal,
+                   "ttft_ms": None if error else get_float(a, "ttft_ms")}),
     }
     return assemble_trace(
         trace_id=p.key,
