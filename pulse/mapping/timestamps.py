@@ -71,3 +71,12 @@ def whole_ms(value: float) -> int:
     """A trace's latency as stored and returned on every path: whole milliseconds, half up
     (OTel spans time in nanoseconds, the Pulse SDKs send integers; one type for ``latencyMs``)."""
     return max(math.floor(value + 0.5), 0)
+
+
+MAX_DURATION_MS = 10**12  # ~31 years, as the native API's bound
+
+
+def duration_ms(value: int | None) -> int | None:
+    """A reported ``duration_ms`` we can time a record by: None when absent, negative or absurd
+    (a negative one would put the start after the end, past what a timestamp can hold)."""
+    return value if value is not None and 0 <= value <= MAX_DURATION_MS else None

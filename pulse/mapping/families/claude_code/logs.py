@@ -32,6 +32,7 @@ from pulse.mapping.families.claude_code.identity import (
 )
 from pulse.mapping.otlp.ids import key_uuid
 from pulse.mapping.otlp.items import Item
+from pulse.mapping.timestamps import duration_ms
 from pulse.mapping.usage import make_usage
 from pulse.records import SpanRecord, TraceRecord
 
@@ -166,7 +167,7 @@ def _tool_spans(decisions: list[Item], results: list[Item], all_items: list[Item
     """tool_decision + tool_result of the same ``tool_use_id`` -> one tool_use span."""
     groups: dict[str, dict[str, Item]] = defaultdict(dict)
     for item in decisions + results:
-        tool_id = get_str(item.attrs, "tool_use_id") or f"event:{item.start_ns}:{id(item)}"
+        tool_id = get_str(item.attrs, "tool_use_id") or _event_tool_id(item)
         groups[tool_id].setdefault(event_name(item), item)
     requests = sorted((i for i in all_items if event_name(i) == "api_request"),
                       key=lambda i: i.start_ns)
@@ -174,12 +175,21 @@ def _tool_spans(decisions: list[Item], results: list[Item], all_items: list[Item
             for tool_id, g in groups.items()]
 
 
+def _event_tool_id(item: Item) -> str:
+    """A tool event without ``tool_use_id``: its own key from what a re-send repeats (session,
+    prompt, event sequence, else the event time), so the span id is the same every time."""
+    a = item.attrs
+    sequence = get_str(a, "event.sequence") or str(item.start_ns)
+    return ":".join(("event", session_of(item)[0] or "", get_str(a, "prompt.id") or "",
+                     sequence, event_name(item)))
+
+
 def _tool_span(tool_id: str, decision: Item | None, result: Item | None,
                requests: list[Item]) -> SpanRecord:
     main = result or decision
     assert main is not None
     a = {**(decision.attrs if decision else {}), **(result.attrs if result else {})}
-    duration = get_int(result.attrs, "duration_ms") if result else None
+    duration = duration_ms(get_int(result.attrs, "duration_ms")) if result else None
     start = main.start_ns - (duration or 0) * 1_000_000 if result else main.start_ns
     decision_value = get_str(decision.attrs, "decision") if decision else None
     rejected = (decision_value or "").lower() in ("reject", "denied", "abort")
@@ -283,7 +293,7 @@ def _response_span(item: Item) -> SpanRecord:
 
 def _subagent_span(item: Item) -> SpanRecord:
     a = item.attrs
-    duration = get_int(a, "duration_ms")
+    duration = duration_ms(get_int(a, "duration_ms"))
     return make_span(
         item=item,
         start_ns=max(item.start_ns - (duration or 0) * 1_000_000, 1),
