@@ -10,6 +10,8 @@ A trace's cost in cents is
    deployment alias, the name without a ``provider/`` prefix, without a date suffix)
    (``metadata.cost_source = "computed"``; ``metadata.price_model`` names the price used when
    it is not the model as reported);
+   A reported 0 from a provider/SDK attribute beside tokens counts as not reported when a
+   price is known (OpenLIT reports 0 for models its own table lacks);
 3. else none, and ``metadata.cost_missing`` says why: ``no_tokens``, ``unknown_model:<name>``
    or ``out_of_range``. Storage then still tries the project's custom prices
    (storage/rollups.py ``PRICE_STAGE``) under the reported names and ``price_model``.
@@ -141,9 +143,16 @@ def trace_cost(
     """A trace's :class:`Cost` by the rule above. ``prices`` (custom prices) are tried after
     genai-prices has no price under any of the names, as storage's custom prices are."""
     cost, source = reported
+    tokens = usage is not None and ((usage.input or 0) > 0 or (usage.output or 0) > 0)
     if cost is not None and usable(cost):
-        return Cost(cost, source)
-    if usage is None or ((usage.input or 0) <= 0 and (usage.output or 0) <= 0):
+        # OpenLIT reports 0 for models its own price table lacks: beside tokens, a provider's
+        # zero yields to a known price (and stands when there is none). A client's 0 stands.
+        if not (cost == 0 and source == "provider" and tokens):
+            return Cost(cost, source)
+        computed = trace_cost(NOT_REPORTED, provider, model_used, model_requested, usage, at,
+                              prices)
+        return computed if computed.cents is not None else Cost(cost, source)
+    if not tokens:
         return Cost(missing="no_tokens")
     names = price_names(model_used, model_requested)
     reported_name = names[0] if names else None

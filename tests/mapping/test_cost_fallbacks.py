@@ -8,6 +8,7 @@ from __future__ import annotations
 import contextlib
 from dataclasses import replace
 from decimal import Decimal
+from pathlib import Path
 
 import httpx
 import pytest
@@ -15,7 +16,7 @@ import pytest_asyncio
 
 from pulse.config import load_settings
 from pulse.main import build_app, ingest_pipeline
-from pulse.mapping import map_traces, traces_from_json
+from pulse.mapping import decode_traces_request, map_traces, traces_from_json
 from pulse.mapping.cost import model_aliases, normalised_names
 from pulse.storage import prices
 from tests.conftest import settings_for
@@ -200,3 +201,17 @@ async def test_custom_prices_follow_the_same_names(http, project, pool):
     assert normalised["metadata"]["price_model"] == "acme-llm-1"
     assert unknown["costCents"] is None
     assert unknown["metadata"]["cost_missing"] == "unknown_model:acme-llm-2"
+
+
+def test_a_reported_zero_cost_does_not_hide_a_known_price():
+    """OpenLIT reports ``gen_ai.usage.cost`` 0 for models its own table lacks (real capture:
+    openlit-1.36-openai): a zero beside tokens is computed when a price is known, else kept."""
+    body = (Path(__file__).parents[1] / "data" / "otlp" / "captures" / "openlit-1.36-openai"
+            / "02-traces.pb").read_bytes()
+    traces = map_traces(decode_traces_request(body, "application/x-protobuf")).traces
+    assert traces and all(t.metadata["cost_source"] == "computed" for t in traces)
+    assert all(t.cost_cents > 0 for t in traces)
+    (unknown,) = map_traces(otlp_chat("house-model-7", None, **{"gen_ai.usage.cost": 0.0})).traces
+    assert unknown.cost_cents == 0 and unknown.metadata["cost_source"] == "provider"
+    (free,) = traces_from_json([trace_item(cost_cents=0)])  # a native client's 0 is its word
+    assert free.cost_cents == 0 and free.metadata["cost_source"] == "client"
