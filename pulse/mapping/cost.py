@@ -154,6 +154,13 @@ def trace_cost(
         return computed if computed.cents is not None else Cost(cost, source)
     if not tokens:
         return Cost(missing="no_tokens")
+    reported_name = model_used if model_used and model_used.strip() else model_requested
+    if prices is None and reported_name:  # the common case: the reported model has a price
+        found = price_cents(provider, reported_name, usage, at)
+        if found is not None:
+            computed = to_cents(found)
+            return Cost(computed, "computed") if computed is not None else Cost(
+                missing="out_of_range")
     names = price_names(model_used, model_requested)
     reported_name = names[0] if names else None
     for book in (None, prices) if prices is not None else (None,):
