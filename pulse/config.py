@@ -104,6 +104,26 @@ def _origins(value: Any) -> tuple[str, ...]:
     return out
 
 
+def _aliases(value: Any) -> tuple[tuple[str, str], ...]:
+    """``{name: model}`` (YAML), or ``name=model,name=model`` (environment)."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, Mapping):
+        pairs = [(str(k), str(v)) for k, v in value.items()]
+    else:
+        pairs = []
+        for part in str(value).split(","):
+            if part.strip():
+                name, sep, model = part.partition("=")
+                if not sep:
+                    raise ValueError(f"{part.strip()!r} is not name=model")
+                pairs.append((name, model))
+    out = tuple((name.strip(), model.strip()) for name, model in pairs)
+    if any(not name or not model for name, model in out):
+        raise ValueError("every alias needs a deployment name and a model name")
+    return out
+
+
 def _path(value: Any) -> Path:
     text = str(value).strip()
     if not text:
@@ -197,6 +217,10 @@ class Settings:
         -1, "PULSE_MAPPING_WORKERS", "processors.genai.workers", _int_range(-1, 64),
         "processes that map OTLP exports; `-1`: one per CPU core but one (at most 4); "
         "`0`: map on the event loop")
+    model_aliases: tuple[tuple[str, str], ...] = _setting(
+        (), "PULSE_MODEL_ALIASES", "processors.genai.model_aliases", _aliases,
+        "deployment names priced as a known model (Azure): "
+        "`my-gpt4o-deployment=gpt-4o,...` (YAML: a mapping)", shown="(none)")
     prices_file: Path | None = _setting(
         None, "PULSE_PRICES_FILE", "processors.genai.prices_file", _optional_path,
         "YAML file of prices (USD per million tokens) for models genai-prices does not know")

@@ -109,7 +109,8 @@ async def ingest_pipeline(
         return
     store = storage_functions(pool)
     queue = FileQueue(queue_dir or settings.queue_dir, max_bytes=settings.queue_max_bytes)
-    mapper = Mapper(settings.mapping_worker_count, keep_generic=settings.keep_generic_spans)
+    mapper = Mapper(settings.mapping_worker_count, keep_generic=settings.keep_generic_spans,
+                    model_aliases=settings.model_aliases)
     loop = WriterLoop(
         queue, store, metrics,
         batch_entries=settings.writer_batch_entries,

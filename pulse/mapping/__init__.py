@@ -20,6 +20,7 @@ The names below are the package's public surface: every other layer imports mapp
 them only (never a module inside the package), so the package can be reorganised freely.
 """
 
+from pulse.mapping.cost import current_aliases, set_model_aliases
 from pulse.mapping.native import parse_json_array, spans_from_json, traces_from_json
 from pulse.mapping.otlp.decode import (
     decode_logs_request,
@@ -30,6 +31,7 @@ from pulse.mapping.signals import MappingResult, map_logs, map_metrics, map_trac
 
 __all__ = [
     "MappingResult",
+    "current_aliases",
     "decode_logs_request",
     "decode_metrics_request",
     "decode_traces_request",
@@ -37,6 +39,7 @@ __all__ = [
     "map_metrics",
     "map_traces",
     "parse_json_array",
+    "set_model_aliases",
     "spans_from_json",
     "traces_from_json",
 ]

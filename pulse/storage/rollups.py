@@ -72,17 +72,26 @@ def returning(table: str) -> str:
     return ", ".join(expr for _, _, expr in NEW_COLUMNS[table])
 
 
-# Traces without a cost get one from pulse.model_prices (project row first, then config rows).
+# Traces without a cost get one from pulse.model_prices (project row first, then config rows),
+# under the names mapping priced them under (pulse/mapping/cost.py): the reported models, then
+# metadata.price_model (the normalised name). Not for traces without tokens (cost_missing
+# "no_tokens"): a computed cost needs them on every path.
 PRICE_STAGE = """
 UPDATE pulse_traces_stage s
-SET cost_cents = c.cost,
-    metadata = s.metadata || '{"cost_source": "computed", "price_source": "custom"}'::jsonb
+SET cost_cents = coalesce(c.exact, c.normalised),
+    metadata = (s.metadata - 'cost_missing'
+                - CASE WHEN c.exact IS NOT NULL THEN 'price_model' ELSE '' END)
+               || '{"cost_source": "computed", "price_source": "custom"}'::jsonb
 FROM (SELECT ctid AS row_id,
              pulse.custom_cost_cents(project_id, provider, model_used, model_requested,
-                                     input_tokens, output_tokens, metadata) AS cost
+                                     input_tokens, output_tokens, metadata) AS exact,
+             pulse.custom_cost_cents(project_id, provider, metadata->>'price_model',
+                                     metadata->>'price_model', input_tokens, output_tokens,
+                                     metadata) AS normalised
       FROM pulse_traces_stage
-      WHERE cost_cents IS NULL AND EXISTS (SELECT 1 FROM pulse.model_prices)) c
-WHERE s.ctid = c.row_id AND c.cost IS NOT NULL
+      WHERE cost_cents IS NULL AND coalesce(metadata->>'cost_missing', '') <> 'no_tokens'
+        AND EXISTS (SELECT 1 FROM pulse.model_prices)) c
+WHERE s.ctid = c.row_id AND coalesce(c.exact, c.normalised) IS NOT NULL
 """
 
 _USAGE_UPSERT = """

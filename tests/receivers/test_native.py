@@ -59,7 +59,7 @@ async def test_traces_batch_returns_full_rows(http, project):
     assert row["timestamp"] == "2026-01-25T12:00:00.123Z"
     assert row["projectId"] == str(project.id)
     assert row["sessionId"] == "conv-abc-123"
-    assert row["latencyMs"] == 812.5
+    assert row["latencyMs"] == 813  # whole milliseconds on every path (docs/api.md)
     assert row["provider"] == "openai"
     assert row["modelRequested"] == "gpt-4o"
     assert row["modelUsed"] == "gpt-4o-2024-08-06"
