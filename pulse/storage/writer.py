@@ -1,9 +1,13 @@
 """Writes records: COPY into a per-connection staging table, then one
 ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` into the real table, in one transaction.
 
-Idempotence (SPEC.md §6-7): the primary key is ``(project_id, id, timestamp)``; in addition the
-INSERT skips ids that already exist in the project at another timestamp, and duplicates inside one
-batch collapse to one row. Redelivery therefore never creates a second row nor double-counts.
+Idempotence (SPEC.md §6-7, issue 11): one row per ``(project_id, id)`` by construction, whatever
+the timestamps and however many writers race. The tables' primary key is ``(project_id, id,
+timestamp)`` (hypertables), so uniqueness of the id lives in the plain key tables
+``pulse.trace_keys`` / ``pulse.span_keys`` (migration 014): the statement claims the keys with
+``INSERT ... ON CONFLICT DO NOTHING RETURNING`` and inserts only the rows of the keys it claimed.
+Duplicates inside one batch collapse to one row. Redelivery never creates a second row nor
+double-counts.
 
 Rollups (storage/rollups.py) are folded in the same transaction from the rows the INSERT really
 inserted, so they can never disagree with the raw rows.
@@ -64,16 +68,33 @@ class _Table:
     def copy_sql(self) -> str:
         return f"COPY {self.stage} ({', '.join(self._quoted())}) FROM STDIN"
 
+    @property
+    def keys(self) -> str:
+        return f"pulse.{self.name[:-1]}_keys"  # pulse.trace_keys / pulse.span_keys (migration 014)
+
     def insert_sql(self) -> str:
-        """The INSERT; the rows it really inserted land in ``pulse_<name>_new`` (rollups.py)."""
+        """Claim the keys, then insert the rows of the keys really claimed; the rows inserted
+        land in ``pulse_<name>_new`` (rollups.py).
+
+        One row per (project, id) by construction: ``INSERT ... ON CONFLICT DO NOTHING`` on the
+        key table's primary key makes a concurrent writer of the same key wait until the first
+        commits, then skip it (no racy NOT EXISTS). Keys are claimed in key order, so writers of
+        overlapping batches wait on each other instead of deadlocking. Inside one batch the
+        earliest copy of an id wins (DISTINCT ON ... ORDER BY timestamp).
+        """
         cols = ", ".join(self._quoted())
         picked = ", ".join(f"s.{c}" for c in self._quoted())
+        k = self.key
         return (
-            f"WITH ins AS (INSERT INTO pulse.{self.name} ({cols})"
-            f" SELECT DISTINCT ON (s.project_id, s.{self.key}) {picked} FROM {self.stage} s"
-            f" WHERE NOT EXISTS (SELECT 1 FROM pulse.{self.name} t"
-            f"  WHERE t.project_id = s.project_id AND t.{self.key} = s.{self.key})"
-            f' ORDER BY s.project_id, s.{self.key}, s."timestamp"'
+            f"WITH claimed AS (INSERT INTO {self.keys} (project_id, {k}, \"timestamp\")"
+            f' SELECT DISTINCT ON (project_id, {k}) project_id, {k}, "timestamp"'
+            f' FROM {self.stage} ORDER BY project_id, {k}, "timestamp"'
+            f' ON CONFLICT DO NOTHING RETURNING project_id, {k}, "timestamp"),'
+            f" ins AS (INSERT INTO pulse.{self.name} ({cols})"
+            f" SELECT DISTINCT ON (s.project_id, s.{k}) {picked} FROM {self.stage} s"
+            f" JOIN claimed c ON c.project_id = s.project_id AND c.{k} = s.{k}"
+            f' AND c."timestamp" = s."timestamp"'
+            f" ORDER BY s.project_id, s.{k}"
             f" ON CONFLICT DO NOTHING RETURNING {rollups.returning(self.name)})"
             f" INSERT INTO {rollups.new_table(self.name)} SELECT * FROM ins"
         )
