@@ -21,6 +21,7 @@ its id with other values keeps the first stored row (docs/api.md, idempotence).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -28,6 +29,8 @@ from psycopg import AsyncConnection
 from psycopg.rows import dict_row
 
 from pulse.storage import rollups
+
+log = logging.getLogger("pulse.storage.assembly")
 
 MergeRows = Callable[[dict[str, Any], dict[str, Any]], dict[str, Any]]
 
@@ -122,10 +125,14 @@ async def merge_trace_pieces(
         old = stored.get(key)
         if old is None or old["otel_span_id"] is None:  # no row, or a native one: keep as is
             continue
-        base = merge(old, old)  # the stored row with its ranks normalised
-        new = base
-        for piece in pieces[key]:
-            new = merge(new, piece)
+        try:
+            base = merge(old, old)  # the stored row with its ranks normalised
+            new = base
+            for piece in pieces[key]:
+                new = merge(new, piece)
+        except Exception:  # a merge bug must not stall the writer: keep the stored row
+            log.exception("record assembly: merging into %s failed; stored row kept", key)
+            continue
         if any(new.get(c) != base.get(c) for c in columns):
             changed.append((old, new))
     if not changed:

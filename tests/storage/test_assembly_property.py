@@ -152,3 +152,16 @@ async def test_merged_row_takes_the_best_of_each_piece(pool):
     assert (record.input_tokens, record.cost_cents) == (span.input_tokens, span.cost_cents)
     again = await writer.write_records(pool, [(p.id, span), (p.id, log)], merge=merge_trace_rows)
     assert (again.traces_inserted, again.traces_merged) == (0, 0)
+
+
+async def test_a_failing_merge_keeps_the_stored_row_and_the_writer_going(pool):
+    def broken(a, b):
+        raise RuntimeError("merge bug")
+
+    p = await make_project(pool)
+    [span, log, *_] = _pieces(random.Random(11), 1)
+    await writer.write_records(pool, [(p.id, span)], merge=broken)
+    result = await writer.write_records(pool, [(p.id, log)], merge=broken)
+    assert (result.traces_inserted, result.traces_merged) == (0, 0)
+    [row] = await _rows(pool, p.id)
+    assert _as_record(row).latency_ms == span.latency_ms
