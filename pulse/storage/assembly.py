@@ -11,7 +11,7 @@ other staged piece is a *leftover*. For leftovers this module, in the same trans
    imports mapping;
 3. replaces each row that changed (DELETE + INSERT: the timestamp may move to another chunk) and
    moves its key's timestamp; the replaced rows land in ``pulse_traces_gone``, their
-   replacements in ``pulse_traces_new``, and rollups.after_merge_traces() takes the old
+   replacements in ``pulse_traces_new``, and rollup_deltas.after_merge_traces() takes the old
    contribution out after the new one went in, so analytics stay exact.
 
 A redelivered piece merges to the stored row unchanged and writes nothing. Only OTel-derived

@@ -36,7 +36,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 from pulse import row_shapes
 from pulse.errors import Retryable, Unstorable
 from pulse.records import RawJson, SpanRecord, TraceRecord
-from pulse.storage import assembly, rollups
+from pulse.storage import assembly, rollup_deltas, rollups
 
 YIELD_EVERY_ROWS = 256
 DEADLOCK_ATTEMPTS = 4
@@ -179,7 +179,7 @@ async def _write_table(
                 conn, merge, table.columns, _json, _TRACE_JSON)
         # only new and replaced rows reach the rollups: redelivery never counts twice
         if merged:
-            for statement in rollups.after_merge_traces():
+            for statement in rollup_deltas.after_merge_traces():
                 await cur.execute(statement)
         elif inserted:
             for statement in rollups.after_insert(table.name):
