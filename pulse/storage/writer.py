@@ -174,7 +174,7 @@ async def _write_table(
         await cur.execute(table.insert_sql())
         inserted = cur.rowcount
         merged = 0
-        if merge is not None:
+        if merge is not None and inserted < len(items):  # else every piece got its own row
             merged = await assembly.merge_trace_pieces(
                 conn, merge, table.columns, _json, _TRACE_JSON)
         # only new and replaced rows reach the rollups: redelivery never counts twice
