@@ -35,6 +35,8 @@ DEFAULT_RANK = 10
 # A log event that belongs to a span (same trace and span id): its time is when it was emitted
 # and it has no duration, so the span's timing wins whichever arrives first.
 LOG_OF_SPAN: dict[str, int] = {"timestamp": 0, "latency_ms": 0}
+# A client's own measurement of the call (Claude Code's ``duration_ms``) over a span's timing.
+OWN_LATENCY: dict[str, int] = {"latency_ms": 20}
 EMPTY = -1
 COST_RANKS = {"client": 30, "provider": 20, "computed": 10}
 _COST_META = ("cost_source", "price_source")
