@@ -31,6 +31,7 @@ import yaml
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
+from pulse import mapping
 from pulse.api.app import create_app
 from pulse.api.deps import KeyAuthenticator, Services, make_authenticator
 from pulse.api.security import AuthOptions
@@ -92,7 +93,8 @@ class Pipeline:
 def storage_functions(pool: AsyncConnectionPool) -> Store:
     """The storage functions the pipeline writes through (it never imports ``storage``)."""
     return Store(
-        write_records=partial(writer.write_records, pool),
+        # record assembly: the pure merge (mapping) handed to storage, which never imports it
+        write_records=partial(writer.write_records, pool, merge=mapping.merge_trace_rows),
         write_points=partial(metric_points.write_metric_points, pool),
         write_dead_letters=partial(writer.write_dead_letters, pool),
     )

@@ -100,6 +100,10 @@ class TraceRecord:
     session_id: str | None = None
     metadata: dict[str, JSON] = field(default_factory=dict)
     otel: OtelIdentity = NO_OTEL
+    assembly: dict[str, int] | None = None
+    """Record assembly: this piece's precedence rank for the fields it knows less well than a
+    complete record (e.g. ``{"timestamp": 0, "latency_ms": 0}`` for a log event of a span);
+    None for an ordinary record. Stored in a hidden column (docs/mapping.md)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,6 +130,7 @@ class SpanRecord:
     agent_name: str | None = None
     metadata: dict[str, JSON] = field(default_factory=dict)
     otel: OtelIdentity = NO_OTEL
+    assembly: dict[str, int] | None = None  # as TraceRecord.assembly
 
 
 Record: TypeAlias = TraceRecord | SpanRecord

@@ -20,6 +20,7 @@ from __future__ import annotations
 # Columns of the "newly inserted rows" temp tables, with the expression RETURNING computes.
 TRACE_NEW = (
     ("project_id", "uuid", "project_id"),
+    ("trace_id", "uuid", "trace_id"),  # record assembly: which rows a merge replaced
     ("ts", "timestamptz", '"timestamp"'),
     ("session_id", "text", "session_id"),
     ("provider", "text", "provider"),
@@ -63,9 +64,15 @@ def new_table(table: str) -> str:
     return f"pulse_{table}_new"
 
 
-def create_new_sql(table: str) -> str:
-    cols = ", ".join(f"{name} {typ}" for name, typ, _ in NEW_COLUMNS[table])
-    return f"CREATE TEMP TABLE IF NOT EXISTS {new_table(table)} ({cols}) ON COMMIT DELETE ROWS"
+def gone_table(table: str) -> str:
+    """Rows a merge replaced (record assembly): their old contribution leaves the rollups."""
+    return f"pulse_{table}_gone"
+
+
+def create_new_sql(table: str, name: str | None = None) -> str:
+    cols = ", ".join(f"{col} {typ}" for col, typ, _ in NEW_COLUMNS[table])
+    return (f"CREATE TEMP TABLE IF NOT EXISTS {name or new_table(table)} ({cols})"
+            " ON COMMIT DELETE ROWS")
 
 
 def returning(table: str) -> str:

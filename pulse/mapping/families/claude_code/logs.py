@@ -30,6 +30,7 @@ from pulse.mapping.families.claude_code.identity import (
     session_of,
     tool_span_id,
 )
+from pulse.mapping.merge import OWN_LATENCY
 from pulse.mapping.otlp.ids import key_uuid
 from pulse.mapping.otlp.items import Item
 from pulse.mapping.timestamps import duration_ms
@@ -146,6 +147,7 @@ def _build_trace(p: TraceParts) -> TraceRecord:
         error=error,
         reported=(Decimal(0), "computed") if error else _reported_cost(a),
         latency_ms=p.duration_ms,
+        assembly=OWN_LATENCY,  # its duration_ms wins over the beta span's (record assembly)
         session_id=session_of(p.item)[0],
         metadata={**metadata, **compact({"finish_reason_raw": p.finish()[1]})},
     )
