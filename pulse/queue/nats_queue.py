@@ -135,7 +135,7 @@ class NatsQueue:
         last: Exception | None = None
         for _ in range(self.options.publish_attempts):
             if not self._nc.is_connected:  # never queue behind a reconnect: answer 503 now
-                raise Retryable(f"NATS is unreachable at {self.options.url}",
+                raise Retryable("Ingest stream unavailable (NATS unreachable), retry later",
                                 retry_after=RETRY_AFTER_S)
             try:
                 ack = await self._js.publish(

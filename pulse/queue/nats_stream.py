@@ -164,5 +164,5 @@ def publish_error(exc: Exception, options: NatsOptions) -> Exception:
             )
         return Retryable(f"NATS JetStream refused the entry ({exc.description})",
                          retry_after=RETRY_AFTER_S)
-    return Retryable(f"NATS is unreachable or did not acknowledge ({exc.__class__.__name__})",
-                     retry_after=RETRY_AFTER_S)
+    return Retryable("Ingest stream unavailable (NATS unreachable or no acknowledgement), "
+                     "retry later", retry_after=RETRY_AFTER_S)
