@@ -1,21 +1,24 @@
 """Roles on the ``nats`` queue backend (issue 14): ``--role writer`` serves only health and
 metrics and refuses to start on the ``file`` queue; an ``--role ingest`` node publishes what the
 writer stores, and when NATS is gone its readiness names NATS and ingest answers 503 with
-``Retry-After``."""
+``Retry-After`` (OTLP gRPC: ``UNAVAILABLE``)."""
 
 from __future__ import annotations
 
 import subprocess
 import uuid
 
+import grpc
 import httpx
 import psycopg
 import pytest
+from opentelemetry.proto.collector.trace.v1 import trace_service_pb2_grpc
 
 from tests.factories import span_item
 from tests.support.cli import CLI, clean_env, free_port
 from tests.support.nats_nodes import Node, create_database, drop_database, wait_until
 from tests.support.nats_server import NatsServer
+from tests.support.otlp import decode, fixture
 
 
 @pytest.fixture
@@ -38,7 +41,12 @@ def test_writer_serves_health_and_metrics_only_and_ingest_only_publishes(databas
     nats = NatsServer(tmp_path / "nats")
     stream = f"S{uuid.uuid4().hex[:10]}"
     writer = Node("writer", database, nats.url, stream, tmp_path / "w")
-    ingest = Node("ingest", database, nats.url, stream, tmp_path / "i")
+    grpc_port = free_port()
+    ingest = Node("ingest", database, nats.url, stream, tmp_path / "i", extra_env={
+        "PULSE_GRPC_ENABLED": "true", "PULSE_GRPC_ENDPOINT": f"127.0.0.1:{grpc_port}"})
+    channel = grpc.insecure_channel(f"127.0.0.1:{grpc_port}")
+    export = trace_service_pb2_grpc.TraceServiceStub(channel).Export
+    otlp = decode(fixture("01-"), "protobuf")[1]
     try:
         headers = {"Authorization": f"Bearer {writer.key}"}
         assert httpx.get(writer.url + "/health").status_code == 200
@@ -58,6 +66,8 @@ def test_writer_serves_health_and_metrics_only_and_ingest_only_publishes(databas
                 return conn.execute("SELECT count(*) FROM pulse.spans").fetchone()[0]
 
         assert wait_until(lambda: stored() == 5, 30), "the writer did not store the entry"
+        grpc_auth = (("authorization", f"Bearer {writer.key}"),)
+        export(otlp, metadata=grpc_auth, timeout=10)  # OTLP gRPC through the stream: accepted
         nats.stop()
         assert wait_until(
             lambda: httpx.get(ingest.url + "/health/ready").status_code == 503, 15)
@@ -66,7 +76,11 @@ def test_writer_serves_health_and_metrics_only_and_ingest_only_publishes(databas
         r = httpx.post(ingest.url + "/v1/spans/async", json=[span_item()], headers=headers)
         assert r.status_code == 503 and r.headers["retry-after"] == "2"
         assert "NATS unreachable" in r.json()["error"]
+        with pytest.raises(grpc.RpcError) as failed:
+            export(otlp, metadata=grpc_auth, timeout=10)
+        assert failed.value.code() == grpc.StatusCode.UNAVAILABLE  # retryable, not a hang
     finally:
+        channel.close()
         ingest.stop()
         writer.stop()
         nats.stop()
