@@ -6,11 +6,13 @@ every acknowledged span stored, and stored exactly once (docs/architecture.md#de
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from collections import Counter
 
 import httpx
+import nats
 import pytest
 
 from tests.support.nats_nodes import (
@@ -131,6 +133,16 @@ def test_nats_stopped_during_ingest_answers_503_and_loses_nothing(database, tmp_
         nats.stop()
 
 
+async def stream_placement(url: str, stream: str) -> tuple[int, str]:
+    """The stream's configured replicas and the name of its current leader."""
+    nc = await nats.connect(servers=url.split(","))
+    try:
+        info = await nc.jetstream().stream_info(stream)
+        return info.config.num_replicas, info.cluster.leader
+    finally:
+        await nc.close()
+
+
 def test_a_three_node_cluster_survives_a_killed_node(database, tmp_path):
     cluster = NatsCluster(tmp_path / "cluster")
     stream = f"S{uuid.uuid4().hex[:10]}"
@@ -154,7 +166,10 @@ def test_a_three_node_cluster_survives_a_killed_node(database, tmp_path):
         senders = senders_for([ingest], writer.key)
         assert wait_until(lambda: len(acked(senders)) >= 1000, 60)
 
-        cluster.nodes[0].kill()  # kill -9 of one JetStream node during ingest
+        replicas_now, leader = asyncio.run(stream_placement(cluster.url, stream))
+        assert replicas_now == 3
+        victim = next(n for n in cluster.nodes if n.name == leader)
+        victim.kill()  # kill -9 of the stream's leader during ingest
         before = len(acked(senders))
         assert wait_until(lambda: len(acked(senders)) >= before + 1000, 90), \
             "ingest did not continue on the two remaining nodes"
