@@ -76,6 +76,8 @@ def test_writer_serves_health_and_metrics_only_and_ingest_only_publishes(databas
         r = httpx.post(ingest.url + "/v1/spans/async", json=[span_item()], headers=headers)
         assert r.status_code == 503 and r.headers["retry-after"] == "2"
         assert "NATS unreachable" in r.json()["error"]
+        metrics = httpx.get(ingest.url + "/metrics").text
+        assert 'pulse_ingest_rejected_total{reason="unavailable"} 1.0' in metrics
         with pytest.raises(grpc.RpcError) as failed:
             export(otlp, metadata=grpc_auth, timeout=10)
         assert failed.value.code() == grpc.StatusCode.UNAVAILABLE  # retryable, not a hang
