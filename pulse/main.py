@@ -178,6 +178,12 @@ async def ingest_pipeline(
         metrics.track_queue(queue.depth, queue.bytes_used, queue.max_bytes)
         if isinstance(queue, NatsQueue):
             metrics.track_stream(lambda: queue.state)
+            if receives and queue.max_payload < settings.max_request_body_bytes:
+                log.warning(
+                    "NATS accepts messages of at most %d bytes (its max_payload): larger ingest"
+                    " requests get 413; raise max_payload in the nats-server configuration (up"
+                    " to 64 MiB) to accept PULSE_MAX_REQUEST_BODY_BYTES (%d)",
+                    queue.max_payload, settings.max_request_body_bytes)
         ingestor = Ingestor(queue, mapper, store, metrics) if receives else None
         yield Pipeline(metrics, ingestor, queue, loop if writes else None)
 

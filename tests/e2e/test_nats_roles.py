@@ -50,6 +50,9 @@ def test_writer_serves_health_and_metrics_only_and_ingest_only_publishes(databas
     try:
         headers = {"Authorization": f"Bearer {writer.key}"}
         assert httpx.get(writer.url + "/health").status_code == 200
+        # the default 1 MiB max_payload is below the default 20 MiB body limit: said at start-up
+        assert "larger ingest requests get 413" in "".join(ingest.lines)
+        assert "max_payload" not in "".join(writer.lines)  # a writer receives nothing
         assert httpx.get(writer.url + "/health/ready").status_code == 200
         assert "pulse_nats_consumer_pending" in httpx.get(writer.url + "/metrics").text
         for path in ("/v1/spans/async", "/v1/traces/async"):
