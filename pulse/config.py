@@ -124,6 +124,20 @@ def _aliases(value: Any) -> tuple[tuple[str, str], ...]:
     return out
 
 
+def _nats_urls(value: Any) -> str:
+    urls = [u.strip() for u in str(value or "").split(",") if u.strip()]
+    if not urls or not all(re.match(r"^(nats|tls)://[^/\s]+$", u) for u in urls):
+        raise ValueError("must be nats://host:port (comma-separated for a cluster)")
+    return ",".join(urls)
+
+
+def _stream_name(value: Any) -> str:
+    text = str(value or "").strip()
+    if not re.match(r"^[A-Za-z0-9_-]{1,64}$", text):
+        raise ValueError("must be 1-64 letters, digits, _ or -")
+    return text
+
+
 def _path(value: Any) -> Path:
     text = str(value).strip()
     if not text:
@@ -176,6 +190,7 @@ def _part_of(default: Any, owner: str) -> Any:
 _HTTP = "receivers.otlp.protocols.http."
 _GRPC = "receivers.otlp.protocols.grpc."
 _PG = "exporters.postgres."
+_NATS = "exporters.postgres.sending_queue.nats."
 _AUTH = "extensions.pulse.auth."
 
 
@@ -248,6 +263,32 @@ class Settings:
         1024 * MiB, "PULSE_QUEUE_MAX_BYTES", _PG + "sending_queue.max_bytes",
         _int_range(MiB, 1024 * 1024 * MiB),
         "bound of the durable ingest queue on disk; when full, ingest answers 503")
+    read_database_url: str | None = _setting(
+        None, "PULSE_READ_DATABASE_URL", _PG + "read_endpoint", _optional_url,
+        "PostgreSQL URL of a read replica for the query routes and the dashboard (empty: the "
+        "primary)", shown="(empty)")
+    queue_backend: str = _setting(
+        "file", "PULSE_QUEUE_BACKEND", _PG + "sending_queue.backend", _choice("file", "nats"),
+        "`file`: the durable queue on local disk; `nats`: a shared NATS JetStream stream "
+        "(docs/architecture.md#deployment)")
+    nats_url: str = _setting(
+        "nats://127.0.0.1:4222", "PULSE_NATS_URL", _NATS + "url", _nats_urls,
+        "NATS server(s) for `nats` (comma-separated `nats://host:port`)")
+    nats_stream: str = _setting(
+        "PULSE_INGEST", "PULSE_NATS_STREAM", _NATS + "stream", _stream_name,
+        "JetStream stream name (its subject is `<name>.entries`)")
+    nats_replicas: int = _setting(
+        1, "PULSE_NATS_REPLICAS", _NATS + "replicas", _int_range(1, 5),
+        "stream replicas (3 on a 3-node JetStream cluster)")
+    nats_max_bytes: int = _setting(
+        1024 * MiB, "PULSE_NATS_MAX_BYTES", _NATS + "max_bytes", _int_range(MiB, 1 << 50),
+        "bound of the stream; when full, ingest answers 503")
+    nats_max_age_s: int = _setting(
+        0, "PULSE_NATS_MAX_AGE_S", _NATS + "max_age_s", _int_range(0, 365 * 86400),
+        "drop entries older than this, written or not (0: never; a non-zero age can lose data)")
+    nats_ack_wait_s: int = _setting(
+        30, "PULSE_NATS_ACK_WAIT_S", _NATS + "ack_wait_s", _int_range(1, 3600),
+        "entries a crashed writer held are redelivered after this many seconds")
     # --- extensions: data directory, default project, dashboard accounts --------------------
     data_dir: Path = _setting(
         Path(platformdirs.user_data_dir("pulse-bridge")), "PULSE_DATA_DIR",
@@ -275,8 +316,9 @@ class Settings:
         "e.g. a dashboard on another host")
     # --- service ---------------------------------------------------------------------------
     role: str = _setting(
-        "all", "PULSE_ROLE", "service.role", _choice("all", "api", "ingest"),
-        "`all`, `api` (query API only) or `ingest` (receivers + writer)")
+        "all", "PULSE_ROLE", "service.role", _choice("all", "api", "ingest", "writer"),
+        "`all`, `api` (query API only), `ingest` (receivers; with the `file` queue also the "
+        "writer) or `writer` (the writer loop only, `nats`)")
     shutdown_timeout_s: int = _setting(
         10, "PULSE_SHUTDOWN_TIMEOUT_S", "service.shutdown_timeout_s", _int_range(0, 3600),
         "on shutdown, drain the queue for at most this long (seconds)")

@@ -32,6 +32,13 @@ class Services:
     readiness: list[ReadinessProbe] = field(default_factory=list)
     # Prometheus exposition of the ingest path: (body, content type); None when not collected.
     metrics: Callable[[], tuple[bytes, str]] | None = None
+    # a read replica (PULSE_READ_DATABASE_URL) for the query routes and the dashboard's pages;
+    # accounts, sessions and keys stay on the primary (they write)
+    read_pool: AsyncConnectionPool | None = None
+
+    @property
+    def reads(self) -> AsyncConnectionPool:
+        return self.read_pool or self.pool
 
 
 def services(request: Request) -> Services:

@@ -53,7 +53,7 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
         date_from, date_to = date_range(q)
         filters = session_list.SessionFilters(kind, source, date_from, date_to)
         rows, total = await session_list.list_sessions(
-            svc.pool, key.project_id, filters, limit, offset
+            svc.reads, key.project_id, filters, limit, offset
         )
         return json_page("sessions", rows, total, limit, offset)
 
@@ -75,7 +75,7 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
         key: ApiKeyInfo = Depends(authenticate),
         svc: Services = Depends(services),
     ) -> Response:
-        return await session(session_id, request, key.project_id, svc.pool, "traces")
+        return await session(session_id, request, key.project_id, svc.reads, "traces")
 
     @r.get(prefix + "/sessions/{session_id}/spans")
     async def session_spans(
@@ -84,6 +84,6 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
         key: ApiKeyInfo = Depends(authenticate),
         svc: Services = Depends(services),
     ) -> Response:
-        return await session(session_id, request, key.project_id, svc.pool, "spans")
+        return await session(session_id, request, key.project_id, svc.reads, "spans")
 
     return r

@@ -44,7 +44,7 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
             date_from=date_from,
             date_to=date_to,
         )
-        page = await queries.list_spans(svc.pool, key.project_id, filters, limit, offset)
+        page = await queries.list_spans(svc.reads, key.project_id, filters, limit, offset)
         return json_page("spans", page.rows, page.total, limit, offset)
 
     @r.get(prefix + "/spans/{span_id}")
@@ -55,7 +55,7 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
             wanted = UUID(span_id)
         except ValueError:
             raise NotFound("Span not found") from None
-        rows = await queries.get_spans(svc.pool, key.project_id, [wanted])
+        rows = await queries.get_spans(svc.reads, key.project_id, [wanted])
         if wanted not in rows:
             raise NotFound("Span not found")
         return json_response(rows[wanted])

@@ -42,7 +42,7 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
             date_from=date_from,
             date_to=date_to,
         )
-        page = await queries.list_traces(svc.pool, key.project_id, filters, limit, offset)
+        page = await queries.list_traces(svc.reads, key.project_id, filters, limit, offset)
         return json_page("traces", page.rows, page.total, limit, offset)
 
     @r.get(prefix + "/traces/{trace_id}")
@@ -53,7 +53,7 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
             wanted = UUID(trace_id)
         except ValueError:
             raise NotFound("Trace not found") from None
-        rows = await queries.get_traces(svc.pool, key.project_id, [wanted])
+        rows = await queries.get_traces(svc.reads, key.project_id, [wanted])
         if wanted not in rows:
             raise NotFound("Trace not found")
         return json_response(rows[wanted])

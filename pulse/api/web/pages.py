@@ -28,7 +28,7 @@ async def _llm(ctx: PageContext, tr: filters.TimeRange, group_by: str | None = N
     start = tr.date_from or datetime(2000, 1, 1, tzinfo=UTC)
     end = tr.date_to or datetime.now(UTC)
     q = analytics.AnalyticsQuery(start, end, group_by, provider, model)
-    return await analytics.llm_analytics(ctx.pool, ctx.project_id, q)
+    return await analytics.llm_analytics(ctx.reads, ctx.project_id, q)
 
 
 def _series(data: dict, bucket: str) -> dict:
@@ -60,7 +60,7 @@ async def _is_empty(ctx: PageContext) -> bool:
     if data["totalRequests"]:
         return False
     _, agents = await session_list.list_sessions(
-        ctx.pool, ctx.project_id, session_list.SessionFilters("agent"), 1, 0)
+        ctx.reads, ctx.project_id, session_list.SessionFilters("agent"), 1, 0)
     return agents == 0
 
 
@@ -81,7 +81,7 @@ def router() -> APIRouter:
         # and take seconds over weeks of data, so they live on the Analytics page only.
         agent_f = session_list.SessionFilters("agent", None, tr.date_from, tr.date_to)
         _, agent_sessions = await session_list.list_sessions(
-            ctx.pool, ctx.project_id, agent_f, 1, 0)
+            ctx.reads, ctx.project_id, agent_f, 1, 0)
         empty = data["totalRequests"] == 0 and agent_sessions == 0 and await _is_empty(ctx)
         return render("overview.html", ctx, nav="overview", range=tr, data=data,
                       agent_sessions=agent_sessions,
@@ -93,7 +93,7 @@ def router() -> APIRouter:
         ctx = await page_context(request, project_id)
         tq = filters.trace_query(request.query_params)
         offset = (tq.page - 1) * filters.PAGE_SIZE
-        page = await queries.list_traces(ctx.pool, ctx.project_id, tq.filters,
+        page = await queries.list_traces(ctx.reads, ctx.project_id, tq.filters,
                                          filters.PAGE_SIZE, offset)
         rows = [orjson.loads(row) for row in page.rows]
         empty = not rows and not tq.active and await _is_empty(ctx)
@@ -112,7 +112,7 @@ def router() -> APIRouter:
             after = datetime.now(UTC) - timedelta(minutes=5)
         f = tq.filters
         f = TraceFilters(f.session_id, f.provider, f.model, f.status, after, None)
-        page = await queries.list_traces(ctx.pool, ctx.project_id, f, LIVE_MAX, 0)
+        page = await queries.list_traces(ctx.reads, ctx.project_id, f, LIVE_MAX, 0)
         rows = [orjson.loads(row) for row in page.rows]
         return render("_trace_rows.html", ctx, rows=rows, live=True)
 
@@ -123,7 +123,7 @@ def router() -> APIRouter:
             wanted = UUID(trace_id)
         except ValueError:
             raise PageError(404, "Trace not found") from None
-        found = await queries.get_traces(ctx.pool, ctx.project_id, [wanted])
+        found = await queries.get_traces(ctx.reads, ctx.project_id, [wanted])
         if wanted not in found:
             raise PageError(404, "Trace not found")
         row = orjson.loads(found[wanted])
@@ -150,7 +150,7 @@ def router() -> APIRouter:
             _llm(ctx, tr, group_by=tr.bucket, provider=provider),
             _llm(ctx, tr, group_by=group_by, provider=provider) if group_by else _none(),
             analytics_spans.span_analytics(
-                ctx.pool, ctx.project_id, tr.date_from, tr.date_to,
+                ctx.reads, ctx.project_id, tr.date_from, tr.date_to,
                 "hour" if tr.bucket == "hour" else None),
         )
         spans_chart = {"x": [_epoch(p["period"]) for p in agents["spansOverTime"]],

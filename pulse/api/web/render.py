@@ -84,6 +84,11 @@ class PageContext:
     def pool(self):
         return services(self.request).pool
 
+    @property
+    def reads(self):
+        """The pool of the page's read queries (a replica when configured)."""
+        return services(self.request).reads
+
 
 def csrf_token(session: str) -> str:
     return hashlib.sha256(f"csrf:{session}".encode()).hexdigest()[:40]

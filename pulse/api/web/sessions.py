@@ -21,8 +21,8 @@ MAX_SESSION_ID = 256
 async def _load(ctx, session_id: str) -> tuple[list[str], list[str]]:
     if len(session_id) > MAX_SESSION_ID or "\x00" in session_id:
         return [], []
-    traces = await queries.session_traces(ctx.pool, ctx.project_id, session_id, MAX_ITEMS)
-    spans = await queries.session_spans(ctx.pool, ctx.project_id, session_id, MAX_ITEMS)
+    traces = await queries.session_traces(ctx.reads, ctx.project_id, session_id, MAX_ITEMS)
+    spans = await queries.session_spans(ctx.reads, ctx.project_id, session_id, MAX_ITEMS)
     return traces, spans
 
 
@@ -40,7 +40,7 @@ def router() -> APIRouter:
         page_no = min(int(page), 10_000) if page.isdigit() and int(page) > 0 else 1
         f = session_list.SessionFilters(kind, None, tr.date_from, tr.date_to)
         rows, total = await session_list.list_sessions(
-            ctx.pool, ctx.project_id, f, filters.PAGE_SIZE, (page_no - 1) * filters.PAGE_SIZE
+            ctx.reads, ctx.project_id, f, filters.PAGE_SIZE, (page_no - 1) * filters.PAGE_SIZE
         )
         return render("sessions.html", ctx, nav="sessions", rows=[orjson.loads(x) for x in rows],
                       total=total, kind=kind, range=tr, page=page_no,
