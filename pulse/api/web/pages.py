@@ -15,7 +15,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from pulse.api.web import filters, messages
+from pulse.api.web import charts, filters, messages
 from pulse.api.web.render import PageContext, PageError, endpoint, page_context, render
 from pulse.storage import analytics, analytics_spans, queries, session_list
 from pulse.storage.queries import TraceFilters
@@ -29,29 +29,6 @@ async def _llm(ctx: PageContext, tr: filters.TimeRange, group_by: str | None = N
     end = tr.date_to or datetime.now(UTC)
     q = analytics.AnalyticsQuery(start, end, group_by, provider, model)
     return await analytics.llm_analytics(ctx.pool, ctx.project_id, q)
-
-
-def _series(data: dict, bucket: str) -> dict:
-    """Chart data: cost per period per provider, and requests/errors per period."""
-    periods = sorted({row["period"] for row in data["costOverTime"]}
-                     | {g["key"] for g in data["groups"]})
-    providers = sorted({row["provider"] for row in data["costOverTime"]})
-    cost = {p: [0.0] * len(periods) for p in providers}
-    index = {p: i for i, p in enumerate(periods)}
-    for row in data["costOverTime"]:
-        cost[row["provider"]][index[row["period"]]] = round(row["costCents"] / 100, 6)
-    requests = [0] * len(periods)
-    errors = [0] * len(periods)
-    for g in data["groups"]:
-        requests[index[g["key"]]] = g["requests"]
-        errors[index[g["key"]]] = round(g["requests"] * g["errorRate"] / 100)
-    stamps = [_epoch(p) for p in periods]
-    return {"x": stamps, "bucket": bucket, "cost": cost, "requests": requests, "errors": errors}
-
-
-def _epoch(period: str) -> int:
-    fmt = "%Y-%m-%d %H:%M:%S" if " " in period else "%Y-%m-%d"
-    return int(datetime.strptime(period, fmt).replace(tzinfo=UTC).timestamp())
 
 
 async def _is_empty(ctx: PageContext) -> bool:
@@ -85,7 +62,8 @@ def router() -> APIRouter:
         empty = data["totalRequests"] == 0 and agent_sessions == 0 and await _is_empty(ctx)
         return render("overview.html", ctx, nav="overview", range=tr, data=data,
                       agent_sessions=agent_sessions,
-                      chart=_series(data, tr.bucket), empty=empty, onboard=onboarding(ctx),
+                      chart=charts.llm_series(data, tr.bucket, tr.date_from, tr.date_to),
+                      empty=empty, onboard=onboarding(ctx),
                       ranges=("24h", "7d", "30d", "90d"))
 
     @r.get(base + "/traces", response_class=HTMLResponse)
@@ -153,11 +131,11 @@ def router() -> APIRouter:
                 ctx.pool, ctx.project_id, tr.date_from, tr.date_to,
                 "hour" if tr.bucket == "hour" else None),
         )
-        spans_chart = {"x": [_epoch(p["period"]) for p in agents["spansOverTime"]],
-                       "counts": [p["count"] for p in agents["spansOverTime"]]}
+        spans_chart = charts.spans_series(agents, tr.bucket, tr.date_from, tr.date_to)
         return render("analytics.html", ctx, nav="analytics", range=tr, data=data,
                       grouped=grouped, group_by=group_by, provider=provider, agents=agents,
-                      chart=_series(data, tr.bucket), spans_chart=spans_chart,
+                      chart=charts.llm_series(data, tr.bucket, tr.date_from, tr.date_to),
+                      spans_chart=spans_chart,
                       ranges=("24h", "7d", "30d", "90d"))
 
     return r
