@@ -56,12 +56,15 @@ def router() -> APIRouter:
         data = await _llm(ctx, tr, group_by=tr.bucket)
         # Agent sessions from the per-session summaries (cheap); span analytics scan raw rows
         # and take seconds over weeks of data, so they live on the Analytics page only.
-        agent_f = session_list.SessionFilters("agent", None, tr.date_from, tr.date_to)
-        _, agent_sessions = await session_list.list_sessions(
-            ctx.pool, ctx.project_id, agent_f, 1, 0)
-        empty = data["totalRequests"] == 0 and agent_sessions == 0 and await _is_empty(ctx)
+        # Sessions as the Sessions page lists them (one per id, LLM calls and/or agent spans)
+        counts = [(await session_list.list_sessions(
+            ctx.pool, ctx.project_id, session_list.SessionFilters(k, None, tr.date_from,
+                                                                  tr.date_to), 1, 0))[1]
+            for k in (None, "agent", "llm")]
+        sessions = {"all": counts[0], "agent": counts[1], "llm": counts[2]}
+        empty = data["totalRequests"] == 0 and counts[0] == 0 and await _is_empty(ctx)
         return render("overview.html", ctx, nav="overview", range=tr, data=data,
-                      agent_sessions=agent_sessions,
+                      sessions=sessions,
                       chart=charts.llm_series(data, tr.bucket, tr.date_from, tr.date_to),
                       empty=empty, onboard=onboarding(ctx),
                       ranges=("24h", "7d", "30d", "90d"))

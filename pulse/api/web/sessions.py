@@ -34,7 +34,7 @@ def router() -> APIRouter:
     async def sessions(request: Request, project_id: str) -> Response:
         ctx = await page_context(request, project_id)
         q = request.query_params
-        kind = q.get("kind") if q.get("kind") in ("llm", "agent") else None
+        kind = q.get("kind") if q.get("kind") in session_list.KINDS else None
         tr = filters.time_range(q, default="all", allow_all=True)
         page = q.get("page", "1")
         page_no = min(int(page), 10_000) if page.isdigit() and int(page) > 0 else 1
