@@ -35,6 +35,7 @@ HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 SIGN_IN = "/dashboard/sign-in"
+SIGN_UP = "/dashboard/sign-up"
 
 
 class SignInRequired(Exception):
