@@ -295,3 +295,21 @@ async def ping(pool: AsyncConnectionPool) -> None:
     """Raise if the database cannot answer a trivial query."""
     async with pool.connection() as conn:
         await conn.execute("SELECT 1")
+
+
+async def otel_trace_records(
+    pool: AsyncConnectionPool, project_id: UUID, otel_trace_id: str, limit: int
+) -> tuple[list[str], list[str]]:
+    """(traces, spans) as JSON rows sharing one OpenTelemetry trace id, oldest first."""
+    out = []
+    async with pool.connection() as conn:
+        for table, row_json, key in (("traces", TRACE_JSON, "trace_id"),
+                                     ("spans", SPAN_JSON, "span_id")):
+            query = sql.SQL(
+                "SELECT {row} FROM {tbl} WHERE project_id = %s AND otel_trace_id = %s"
+                ' ORDER BY "timestamp", {key} LIMIT %s'
+            ).format(row=sql.SQL(row_json), tbl=sql.Identifier("pulse", table),
+                     key=sql.Identifier(key))
+            cur = await conn.execute(query, (project_id, otel_trace_id, limit))
+            out.append([r[0] for r in await cur.fetchall()])
+    return out[0], out[1]

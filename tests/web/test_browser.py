@@ -133,7 +133,7 @@ async def test_keys_members_and_sign_out(page, world, backend):
     assert r.status == 401
 
     await page.goto(f"/dashboard/p/{world.acme}/members")
-    await expect(page.get_by_role("cell", name=world.member_email)).to_be_visible()
+    await expect(page.get_by_role("cell", name=world.member_email, exact=True)).to_be_visible()
     await shot(page, "members", backend.name)
     await page.get_by_role("button", name="Sign out").click()
     await page.wait_for_url("**/dashboard/sign-in")

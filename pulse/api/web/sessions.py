@@ -67,4 +67,21 @@ def router() -> APIRouter:
             raise PageError(404, "Session not found")
         return render("_timeline.html", ctx, sid=session_id, tl=timeline.build(traces, spans))
 
+    @r.get("/dashboard/p/{project_id}/otel/{otel_trace_id}", response_class=HTMLResponse)
+    async def otel_tree(request: Request, project_id: str, otel_trace_id: str) -> Response:
+        """Every trace and span sharing one OpenTelemetry trace id, nested as sent (OTel parent
+        ids, parent_span_id, sub-agent runs), with the session replay's waterfall."""
+        ctx = await page_context(request, project_id)
+        if len(otel_trace_id) > 64 or "\x00" in otel_trace_id:
+            raise PageError(404, "Trace not found")
+        traces, spans = await queries.otel_trace_records(ctx.pool, ctx.project_id,
+                                                         otel_trace_id, MAX_ITEMS)
+        if not traces and not spans:
+            raise PageError(404, "Trace not found")
+        sessions = sorted({orjson.loads(r).get("sessionId") for r in traces + spans} - {None})
+        truncated = len(traces) >= MAX_ITEMS or len(spans) >= MAX_ITEMS
+        return render("tree.html", ctx, nav="traces", otel_id=otel_trace_id,
+                      tl=timeline.build(traces, spans), sessions=sessions[:5],
+                      truncated=truncated, max_items=MAX_ITEMS)
+
     return r
