@@ -101,7 +101,8 @@ def _trace_step(t: dict) -> dict:
     return {
         **_otel(t),
         "type": "llm", "id": t["traceId"], "ids": [t["traceId"]], "parent": None,
-        "agent": (t.get("metadata") or {}).get("agent_name"), "start": parse_ts(t["timestamp"]),
+        "agent": (t.get("metadata") or {}).get("agent_name"), "agent_id": _agent_id(t),
+        "start": parse_ts(t["timestamp"]),
         "duration": t.get("latencyMs"), "status": t.get("status"),
         "title": t.get("modelUsed") or t.get("modelRequested"), "provider": t.get("provider"),
         "preview": _preview(t.get("outputText")), "tokens": tokens, "cost": t.get("costCents"),
@@ -109,11 +110,52 @@ def _trace_step(t: dict) -> dict:
     }
 
 
+def _agent_id(row: dict) -> str | None:
+    value = (row.get("metadata") or {}).get("agent_id")
+    return value if isinstance(value, str) and value else None
+
+
+def _pair_subagents(steps: list[dict], spans: list[dict]) -> list[dict]:
+    """Claude Code hooks send a sub-agent as ``subagent_start`` and ``subagent_stop`` rows
+    sharing ``metadata.agent_id``: one run step, from the start to the stop. Every step carries
+    its ``agent_id`` so work inside the sub-agent nests under its run."""
+    rows = {s["spanId"]: s for s in spans}
+    runs: dict[str, dict] = {}
+    out = []
+    for step in steps:
+        row = rows.get(step["id"]) or {}
+        step["agent_id"] = _agent_id(row) if row else step.get("agent_id")
+        event = row.get("eventType")
+        if step["type"] != "agent_run" or event not in ("subagent_start", "subagent_stop") \
+                or step["agent_id"] is None:
+            out.append(step)
+            continue
+        run = runs.get(step["agent_id"])
+        if run is None:
+            runs[step["agent_id"]] = step
+            step["run_of"] = step["agent_id"]
+            out.append(step)
+            continue
+        first, last = (run, step) if run["start"] <= step["start"] else (step, run)
+        run["ids"] += step["ids"]
+        run["duration"] = step.get("duration") or run.get("duration") or _ms(
+            first["start"], last["start"])
+        run["start"] = first["start"]
+        run["status"] = last.get("status") or run.get("status")
+        run["error"] = run.get("error") or step.get("error")
+        run["title"] = run["title"] if run["title"] != "Agent run" else step["title"]
+        run["detail"] = {"start": run["detail"], "stop": step["detail"]}
+        run["preview"] = "sub-agent · subagent_start → subagent_stop"
+    return out
+
+
 def build(trace_rows: list[str], span_rows: list[str]) -> dict[str, Any]:
     traces = [orjson.loads(r) for r in trace_rows]
     spans = [orjson.loads(r) for r in span_rows]
     tools = [s for s in spans if s["kind"] == "tool_use"]
     steps = _tool_steps(tools) + [_span_step(s) for s in spans if s["kind"] != "tool_use"]
+    steps.sort(key=lambda s: (s["start"], s["id"]))
+    steps = _pair_subagents(steps, spans)
     steps += [_trace_step(t) for t in traces]
     steps.sort(key=lambda s: (s["start"], s["id"]))
     if not steps:
@@ -149,9 +191,12 @@ def _nest(steps: list[dict]) -> list[dict]:
             s["parent"] = by_otel[s["otel_parent"]]["id"]
     runs = {s["agent"]: s for s in steps
             if s["type"] == "agent_run" and s["agent"] not in MAIN_AGENTS}
+    by_agent_id = {s["run_of"]: s for s in steps if s.get("run_of")}
     roots = []
     for s in steps:
         parent = by_id.get(s["parent"]) if s["parent"] else None
+        if parent is None and s.get("agent_id") in by_agent_id and not s.get("run_of"):
+            parent = by_agent_id[s["agent_id"]]
         if parent is None and s["type"] != "agent_run" and s["agent"] not in MAIN_AGENTS:
             parent = runs.get(s["agent"])
         if parent is not None and parent is not s and not _descends(parent, s, by_id):
