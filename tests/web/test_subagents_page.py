@@ -11,6 +11,7 @@ from playwright.async_api import expect
 
 from pulse.storage import accounts
 from tests.api.test_dashboard_subagents import hooks_session
+from tests.factories import span_item
 from tests.web.conftest import shot, sign_in
 
 
@@ -56,3 +57,41 @@ async def test_hooks_sub_agent_nested_and_counted_once(page, world, backend, poo
     runs_kpi = page.locator(".kpi").filter(has_text="Agent runs").locator(".value")
     await expect(runs_kpi).to_have_text(str(api["agentRuns"]))
     assert not page.js_errors, page.js_errors
+
+
+async def test_readable_tool_output_and_fields(page, world, pool, server, backend):
+    """Tool output as text with its line breaks, stdout and stderr apart; a notification as
+    labelled fields without nulls; the raw JSON one click away."""
+    project = (await accounts.create_owned_project(
+        pool, (await accounts.user_by_email(pool, world.email))["id"], "Readable")).project_id
+    key = (await accounts.create_key(pool, project, "hooks")).key
+    now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    items = [
+        span_item(session_id="readable", timestamp=now, tool_name="Bash", tool_use_id="b1",
+                  tool_input={"command": "pytest -q"},
+                  tool_response={"stdout": "line one\nline two", "stderr": "warning: slow",
+                                 "interrupted": False}),
+        span_item(session_id="readable", timestamp=now, kind="notification",
+                  event_type="notification", tool_use_id=None, tool_name=None,
+                  tool_input=None, duration_ms=None, cwd=None,
+                  metadata={"message": "Claude needs your permission to use Bash"}),
+    ]
+    async with httpx.AsyncClient(base_url=server, timeout=30) as c:
+        r = await c.post("/v1/spans/batch", json=items,
+                         headers={"Authorization": f"Bearer {key}"})
+        assert r.is_success, r.text
+    await sign_in(page, world.email)
+    await page.goto(f"/dashboard/p/{project}/sessions/readable")
+    tool = page.locator("li.step.tool")
+    await tool.locator("summary").first.click()
+    stdout = tool.get_by_test_id("tool-stdout")
+    assert await stdout.inner_text() == "line one\nline two"  # real line breaks, no "\\n"
+    await expect(tool.get_by_test_id("tool-stderr")).to_have_text("warning: slow")
+    note = page.locator("li.step.notification")
+    await note.locator("summary").first.click()
+    fields = note.get_by_test_id("step-fields")
+    await expect(fields).to_contain_text("Claude needs your permission to use Bash")
+    assert "null" not in await fields.inner_text()
+    await note.get_by_text("Raw JSON").click()
+    await expect(note.locator("details.json pre")).to_contain_text('"cwd": null')
+    await shot(page, "session-readable", backend.name)

@@ -29,6 +29,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pulse.api.deps import services, session_token
+from pulse.api.web import details
 from pulse.storage import accounts, auth_sessions
 
 HERE = Path(__file__).parent
@@ -206,7 +207,7 @@ env = Environment(
 )
 env.filters.update(
     cents=fmt_cents, num=fmt_num, ms=fmt_ms, ts=fmt_ts, pct=fmt_pct, pretty=to_json_pretty,
-    short=short, urlq=urlq,
+    short=short, urlq=urlq, text_blocks=details.text_blocks, fields=details.fields,
 )
 
 
