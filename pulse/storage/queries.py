@@ -313,3 +313,31 @@ async def otel_trace_records(
             cur = await conn.execute(query, (project_id, otel_trace_id, limit))
             out.append([r[0] for r in await cur.fetchall()])
     return out[0], out[1]
+
+
+def normalise_provider(value: str) -> str:
+    """Providers are stored lower-case (the mapping's names); filters compare the same way."""
+    return value.strip().lower()
+
+
+_VALUES = {
+    "providers": "SELECT DISTINCT provider FROM pulse.llm_usage_hourly WHERE project_id = %s",
+    "models": "SELECT DISTINCT model FROM pulse.llm_usage_hourly WHERE project_id = %s",
+    "sources": "SELECT DISTINCT source FROM pulse.span_counts_hourly WHERE project_id = %s",
+    "kinds": "SELECT DISTINCT kind FROM pulse.span_counts_hourly WHERE project_id = %s",
+    "tools": "SELECT DISTINCT tool_name FROM pulse.span_counts_hourly"
+             " WHERE project_id = %s AND tool_name <> ''",
+}
+
+
+async def filter_values(pool: AsyncConnectionPool, project_id: UUID,
+                        limit: int = 500) -> dict[str, list[str]]:
+    """The values that exist in the project, for the dashboard's filter suggestions (from the
+    hourly rollups: one row per value and hour, never the raw rows)."""
+    out = {}
+    async with pool.connection() as conn:
+        for name, query in _VALUES.items():
+            cur = await conn.execute(f"SELECT v FROM ({query}) x(v) ORDER BY 1 LIMIT %s",
+                                     (project_id, limit))
+            out[name] = [r[0] for r in await cur.fetchall()]
+    return out

@@ -4,7 +4,7 @@ the form shows what was applied)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -12,7 +12,7 @@ from starlette.datastructures import QueryParams
 
 from pulse.api.params import parse_date
 from pulse.errors import InvalidInput
-from pulse.storage.queries import TraceFilters
+from pulse.storage.queries import TraceFilters, normalise_provider
 
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7),
           "30d": timedelta(days=30), "90d": timedelta(days=90)}
@@ -113,3 +113,39 @@ def trace_query(q: QueryParams) -> TraceQuery:
         range=time_range(q, default="7d", allow_all=True),
         page=min(int(page), 10_000) if page.isdigit() and int(page) > 0 else 1,
     )
+
+
+def resolve(tq: TraceQuery, values: dict[str, list[str]]) -> tuple[TraceQuery, list[dict]]:
+    """Typed filter values against the values that exist: the provider normalised as the API
+    does, a model matched case-insensitively (a part of one name picks that name). Returns the
+    query to run and notes for the page (what was picked, or the names a part matches)."""
+    notes: list[dict] = []
+    provider = normalise_provider(tq.provider) if tq.provider else None
+    model = tq.model
+    if model and model not in values["models"]:
+        low = model.lower()
+        exact = [m for m in values["models"] if m.lower() == low]
+        partial = exact or [m for m in values["models"] if low in m.lower()]
+        if len(partial) == 1:
+            notes.append({"text": f"Model “{model}” means {partial[0]}.", "options": []})
+            model = partial[0]
+        elif partial:
+            notes.append({"text": f"“{model}” is part of {len(partial)} models - pick one:",
+                          "options": partial[:12]})
+    return replace(tq, provider=provider, model=model), notes
+
+
+def single_filters(tq: TraceQuery) -> list[tuple[str, str, TraceFilters]]:
+    """(label, value, filters with only that one) for each active filter, to tell which one
+    excluded everything."""
+    r = tq.range
+    out = []
+    for label, value, f in (
+        ("model", tq.model, TraceFilters(model=tq.model)),
+        ("provider", tq.provider, TraceFilters(provider=tq.provider)),
+        ("status", tq.status, TraceFilters(status=tq.status)),
+        ("session", tq.session, TraceFilters(session_id=tq.session)),
+    ):
+        if value:
+            out.append((label, value, replace(f, date_from=r.date_from, date_to=r.date_to)))
+    return out

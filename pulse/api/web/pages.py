@@ -72,14 +72,22 @@ def router() -> APIRouter:
     @r.get(base + "/traces", response_class=HTMLResponse)
     async def traces(request: Request, project_id: str) -> Response:
         ctx = await page_context(request, project_id)
-        tq = filters.trace_query(request.query_params)
+        values = await queries.filter_values(ctx.pool, ctx.project_id)
+        tq, notes = filters.resolve(filters.trace_query(request.query_params), values)
         offset = (tq.page - 1) * filters.PAGE_SIZE
         page = await queries.list_traces(ctx.pool, ctx.project_id, tq.filters,
                                          filters.PAGE_SIZE, offset)
         rows = [orjson.loads(row) for row in page.rows]
         empty = not rows and not tq.active and await _is_empty(ctx)
+        excluded = []  # which filter alone already matches nothing
+        if not rows and tq.active and tq.page == 1:
+            for label, value, f in filters.single_filters(tq):
+                alone = await queries.list_traces(ctx.pool, ctx.project_id, f, 1, 0)
+                if alone.total == 0:
+                    excluded.append((label, value))
         pages = max(1, -(-page.total // filters.PAGE_SIZE))
         return render("traces.html", ctx, nav="traces", tq=tq, rows=rows, total=page.total,
+                      values=values, notes=notes, excluded=excluded,
                       pages=pages, empty=empty, onboard=onboarding(ctx),
                       ranges=("1h", "24h", "7d", "30d", "all"))
 
@@ -87,7 +95,8 @@ def router() -> APIRouter:
     async def traces_live(request: Request, project_id: str) -> Response:
         """Rows newer than ``after`` (ISO time) matching the page's filters, newest first."""
         ctx = await page_context(request, project_id, fragment=True)
-        tq = filters.trace_query(request.query_params)
+        tq, _ = filters.resolve(filters.trace_query(request.query_params),
+                                await queries.filter_values(ctx.pool, ctx.project_id))
         after = filters._date(request.query_params.get("after"), False)
         if after is None:
             after = datetime.now(UTC) - timedelta(minutes=5)
