@@ -48,6 +48,7 @@ class TraceFilters:
     status: str | None = None
     date_from: datetime | None = None
     date_to: datetime | None = None
+    q: str | None = None  # full-text search (websearch syntax) over prompts and output
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class SpanFilters:
     status: str | None = None
     date_from: datetime | None = None
     date_to: datetime | None = None
+    q: str | None = None  # full-text search over tool input/response, prompts, messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +93,15 @@ def _filters(
     if model and value is not None:
         clauses.append(sql.SQL("(model_requested = %s OR model_used = %s)"))
         args += [value, value]
+    if filters.q is not None:  # the exact expression of the GIN index (migration 021)
+        doc = _TRACE_DOC if isinstance(filters, TraceFilters) else _SPAN_DOC
+        clauses.append(sql.SQL(doc + " @@ pulse.search_query(%s)"))
+        args.append(filters.q)
     return clauses, args
+
+
+_TRACE_DOC = "pulse.trace_search_doc(request_body, output_text)"
+_SPAN_DOC = "pulse.span_search_doc(tool_input, tool_response, metadata)"
 
 
 def _where(
@@ -156,7 +166,8 @@ def _total_query(
     rows that retention already deleted never leak into the total.
     """
     tbl = sql.Identifier("pulse", table)
-    if getattr(filters, "session_id", None) is not None:
+    # a session's rows are few; a search is not in the count tables: both count raw rows
+    if getattr(filters, "session_id", None) is not None or filters.q is not None:
         where, args = _where(project_id, filters)
         return sql.SQL("SELECT count(*) FROM {} WHERE {}").format(tbl, where), args
     clauses, fargs = _filters(project_id, filters)

@@ -71,6 +71,7 @@ class SessionFilters:
     source: str | None = None  # agent source, or the provider of an llm part
     date_from: datetime | None = None
     date_to: datetime | None = None
+    ids: tuple[str, ...] | None = None  # only these session ids (a search's matches)
 
 
 def _where(project_id: UUID, f: SessionFilters) -> tuple[str, list[Any]]:
@@ -83,6 +84,9 @@ def _where(project_id: UUID, f: SessionFilters) -> tuple[str, list[Any]]:
     if f.source is not None:
         clauses.append("(s.source = %s OR o.source = %s)")
         args += [f.source, f.source]
+    if f.ids is not None:
+        clauses.append("s.session_id = ANY(%s)")
+        args.append(list(f.ids))
     if f.date_from is not None:
         clauses.append("s.last_ts >= %s")  # the representative holds the latest activity
         args.append(f.date_from)
@@ -108,3 +112,25 @@ async def list_sessions(
             return rows, len(rows)
         cur = await conn.execute(f"SELECT count(*) FROM {_FROM} WHERE {where}", args)
         return rows, (await cur.fetchone())[0]
+
+
+SEARCH_SESSIONS_MAX = 500
+
+
+async def search_session_ids(pool: AsyncConnectionPool, project_id: UUID, q: str) -> list[str]:
+    """Ids of the sessions whose traces or spans match the full-text search ``q`` (at most
+    ``SEARCH_SESSIONS_MAX``; the GIN indexes of migration 021)."""
+    sql_text = """
+    SELECT DISTINCT session_id FROM (
+        (SELECT session_id FROM pulse.traces WHERE project_id = %(p)s
+           AND session_id IS NOT NULL
+           AND pulse.trace_search_doc(request_body, output_text)
+               @@ pulse.search_query(%(q)s) LIMIT %(n)s)
+        UNION ALL
+        (SELECT session_id FROM pulse.spans WHERE project_id = %(p)s
+           AND pulse.span_search_doc(tool_input, tool_response, metadata)
+               @@ pulse.search_query(%(q)s) LIMIT %(n)s)) x
+    LIMIT %(n)s"""
+    async with pool.connection() as conn:
+        cur = await conn.execute(sql_text, {"p": project_id, "q": q, "n": SEARCH_SESSIONS_MAX})
+        return [r[0] for r in await cur.fetchall()]

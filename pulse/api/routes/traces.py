@@ -30,6 +30,7 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
         session_id = text_param(q, "session_id", errors, max_len=256)
         provider = text_param(q, "provider", errors)
         model = text_param(q, "model", errors)
+        search = text_param(q, "q", errors, max_len=256)
         status = choice_param(q, "status", ("success", "error"), errors)
         limit, offset = paging(q, errors)
         errors.raise_if_any()
@@ -41,6 +42,7 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
             status=status,
             date_from=date_from,
             date_to=date_to,
+            q=search,
         )
         page = await queries.list_traces(svc.pool, key.project_id, filters, limit, offset)
         return json_page("traces", page.rows, page.total, limit, offset)

@@ -82,21 +82,24 @@ class TraceQuery:
     session: str | None
     range: TimeRange
     page: int
+    q: str | None = None  # full-text search
 
     @property
     def filters(self) -> TraceFilters:
         return TraceFilters(
             session_id=self.session, provider=self.provider, model=self.model,
             status=self.status, date_from=self.range.date_from, date_to=self.range.date_to,
+            q=self.q,
         )
 
     @property
     def active(self) -> bool:
-        return any((self.provider, self.model, self.status, self.session))
+        return any((self.provider, self.model, self.status, self.session, self.q))
 
     def url_args(self, **override) -> str:
         args = {"provider": self.provider, "model": self.model, "status": self.status,
-                "session": self.session, "range": self.range.key, "page": self.page}
+                "session": self.session, "q": self.q, "range": self.range.key,
+                "page": self.page}
         if self.range.key == "custom":
             args["from"] = self.range.date_from.date().isoformat()
             args["to"] = self.range.date_to.date().isoformat()
@@ -112,6 +115,7 @@ def trace_query(q: QueryParams) -> TraceQuery:
         status=status if status in STATUSES else None, session=_text(q, "session"),
         range=time_range(q, default="7d", allow_all=True),
         page=min(int(page), 10_000) if page.isdigit() and int(page) > 0 else 1,
+        q=_text(q, "q"),
     )
 
 
@@ -145,6 +149,7 @@ def single_filters(tq: TraceQuery) -> list[tuple[str, str, TraceFilters]]:
         ("provider", tq.provider, TraceFilters(provider=tq.provider)),
         ("status", tq.status, TraceFilters(status=tq.status)),
         ("session", tq.session, TraceFilters(session_id=tq.session)),
+        ("text", tq.q, TraceFilters(q=tq.q)),
     ):
         if value:
             out.append((label, value, replace(f, date_from=r.date_from, date_to=r.date_to)))

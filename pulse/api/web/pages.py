@@ -101,7 +101,7 @@ def router() -> APIRouter:
         if after is None:
             after = datetime.now(UTC) - timedelta(minutes=5)
         f = tq.filters
-        f = TraceFilters(f.session_id, f.provider, f.model, f.status, after, None)
+        f = TraceFilters(f.session_id, f.provider, f.model, f.status, after, None, f.q)
         page = await queries.list_traces(ctx.pool, ctx.project_id, f, LIVE_MAX, 0)
         rows = [orjson.loads(row) for row in page.rows]
         return render("_trace_rows.html", ctx, rows=rows, live=True)

@@ -38,12 +38,16 @@ def router() -> APIRouter:
         tr = filters.time_range(q, default="all", allow_all=True)
         page = q.get("page", "1")
         page_no = min(int(page), 10_000) if page.isdigit() and int(page) > 0 else 1
-        f = session_list.SessionFilters(kind, None, tr.date_from, tr.date_to)
+        search = filters._text(q, "q")
+        ids = None
+        if search:
+            ids = tuple(await session_list.search_session_ids(ctx.pool, ctx.project_id, search))
+        f = session_list.SessionFilters(kind, None, tr.date_from, tr.date_to, ids)
         rows, total = await session_list.list_sessions(
             ctx.pool, ctx.project_id, f, filters.PAGE_SIZE, (page_no - 1) * filters.PAGE_SIZE
         )
         return render("sessions.html", ctx, nav="sessions", rows=[orjson.loads(x) for x in rows],
-                      total=total, kind=kind, range=tr, page=page_no,
+                      total=total, kind=kind, range=tr, page=page_no, q=search,
                       pages=max(1, -(-total // filters.PAGE_SIZE)), onboard=onboarding(ctx),
                       ranges=("24h", "7d", "30d", "all"))
 
