@@ -4,7 +4,12 @@ the mapping stores - the OTel GenAI "parts" model included."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pulse.storage
 from tests.factories import span_item, trace_item
+
+MIGRATIONS = Path(pulse.storage.__file__).parent / "migrations"
 
 PARTS = {"messages": [
     {"role": "system", "parts": [{"type": "text", "content": "be brief"}]},
@@ -64,3 +69,18 @@ async def test_first_prompt_from_genai_parts(http, project):
                            headers=project.headers)).json()["sessions"]
     otel = next(s for s in rows if s["sessionId"] == "otel-chat")
     assert otel["firstPrompt"] == "What is OTLP?"
+
+
+async def test_migration_020_backfills_first_prompts(http, project, pool):
+    """Sessions stored before migration 020 had no first prompt for the parts format: the
+    migration's backfill fills exactly those (re-run here: it is idempotent)."""
+    await _seed(http, project)
+    async with pool.connection() as conn:
+        await conn.execute("UPDATE pulse.session_summaries SET first_prompt = NULL,"
+                           " first_prompt_ts = NULL WHERE project_id = %s AND kind = 'llm'"
+                           " AND session_id = 'otel-chat'", (project.id,))
+        await conn.execute((MIGRATIONS / "020_first_prompt_parts.sql").read_text())
+    rows = (await http.get("/v1/sessions", headers=project.headers)).json()["sessions"]
+    prompts = {s["sessionId"]: s["firstPrompt"] for s in rows}
+    assert prompts["otel-chat"] == "What is OTLP?"
+    assert prompts["mixed"] == "the parser fails"  # untouched
