@@ -43,3 +43,19 @@ async def test_filters_offer_values_and_explain_empty_results(page, world, backe
     await page.goto(f"{base}?model=gpt-4o-mini&session=conv-billing-4821&range=all")
     await expect(page.get_by_test_id("empty-reason")).to_contain_text("all of them together")
     assert not page.js_errors, page.js_errors
+
+
+async def test_sessions_source_dropdown_and_analytics_provider(page, world):
+    await sign_in(page, world.email)
+    await page.goto(f"/dashboard/p/{world.acme}/sessions")
+    options = await page.locator("#s-source option").evaluate_all(
+        "els => els.map((e) => e.value)")
+    assert {"claude_code", "openai", "anthropic"} <= set(options)
+    await page.get_by_label("Source").select_option("claude_code")
+    await page.get_by_role("button", name="Search").click()
+    await page.wait_for_url("**source=claude_code**")
+    rows = page.locator("table.sessions tbody tr[data-href]")
+    await expect(rows).to_have_count(1)
+    await page.goto(f"/dashboard/p/{world.acme}/analytics?range=7d&provider=Anthropic")
+    requests = page.locator(".kpi").filter(has_text="Requests").locator(".value").first
+    assert await requests.inner_text() not in ("0", "")  # normalised: anthropic's calls

@@ -135,6 +135,8 @@ def router() -> APIRouter:
         tr = filters.time_range(q, default="30d")
         group_by = q.get("group_by") if q.get("group_by") in ("model", "provider") else None
         provider = filters._text(q, "provider")
+        provider = queries.normalise_provider(provider) if provider else None
+        values = await queries.filter_values(ctx.pool, ctx.project_id)
         # three independent queries on three pooled connections: the page waits for the slowest
         data, grouped, agents = await asyncio.gather(
             _llm(ctx, tr, group_by=tr.bucket, provider=provider),
@@ -146,6 +148,7 @@ def router() -> APIRouter:
         spans_chart = charts.spans_series(agents, tr.bucket, tr.date_from, tr.date_to)
         return render("analytics.html", ctx, nav="analytics", range=tr, data=data,
                       grouped=grouped, group_by=group_by, provider=provider, agents=agents,
+                      values=values,
                       chart=charts.llm_series(data, tr.bucket, tr.date_from, tr.date_to),
                       spans_chart=spans_chart,
                       ranges=("24h", "7d", "30d", "90d"))

@@ -42,12 +42,17 @@ def router() -> APIRouter:
         ids = None
         if search:
             ids = tuple(await session_list.search_session_ids(ctx.pool, ctx.project_id, search))
-        f = session_list.SessionFilters(kind, None, tr.date_from, tr.date_to, ids)
+        values = await queries.filter_values(ctx.pool, ctx.project_id)
+        sources = values["sources"] + [p for p in values["providers"]
+                                       if p not in values["sources"]]
+        source = q.get("source") if q.get("source") in sources else None
+        f = session_list.SessionFilters(kind, source, tr.date_from, tr.date_to, ids)
         rows, total = await session_list.list_sessions(
             ctx.pool, ctx.project_id, f, filters.PAGE_SIZE, (page_no - 1) * filters.PAGE_SIZE
         )
         return render("sessions.html", ctx, nav="sessions", rows=[orjson.loads(x) for x in rows],
                       total=total, kind=kind, range=tr, page=page_no, q=search,
+                      sources=sources, source=source,
                       pages=max(1, -(-total // filters.PAGE_SIZE)), onboard=onboarding(ctx),
                       ranges=("24h", "7d", "30d", "all"))
 
