@@ -213,8 +213,15 @@ async def _page(
     limit: int,
     offset: int,
 ) -> Page:
+    if filters.q is not None:
+        found = await _search_page(pool, table, row_json, key, project_id, filters, limit,
+                                   offset)
+        if found is not None:
+            return found
     listing, args = _listing(table, row_json, key, project_id, filters, limit, offset)
-    async with pool.connection() as conn:
+    async with pool.connection() as conn, conn.transaction():
+        if filters.q is not None:  # the count's bitmap stays exact: no document recomputed
+            await conn.execute("SET LOCAL work_mem = '32MB'")
         cur = await conn.execute(listing, args)
         rows = [r[0] for r in await cur.fetchall()]
         if offset == 0 and len(rows) < limit:
@@ -224,6 +231,40 @@ async def _page(
             cur = await conn.execute(counting, cargs)
             total = (await cur.fetchone())[0]
     return Page(rows, total)
+
+
+# A search matching at most this many rows is answered from the GIN index alone (all matches,
+# then sorted); beyond, the newest-first index walk finds a page quickly. The planner cannot
+# tell the two apart (it does not know how rare a word is), and the wrong plan costs seconds:
+# walking by time for a rare word reads most of the table, a bitmap of a common word goes lossy
+# and recomputes every document.
+SEARCH_BITMAP_MAX = 5000
+
+
+async def _search_page(pool, table: str, row_json: str, key: str, project_id: UUID,
+                       filters: TraceFilters | SpanFilters, limit: int,
+                       offset: int) -> Page | None:
+    """The page of a rare search (None when it matches more than ``SEARCH_BITMAP_MAX``)."""
+    tbl = sql.Identifier("pulse", table)
+    where, args = _where(project_id, filters)
+    ids = sql.SQL("SELECT {key} FROM {tbl} WHERE {where} LIMIT %s").format(
+        key=sql.Identifier(key), tbl=tbl, where=where)
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")  # the GIN bitmap, nothing else
+        await conn.execute("SET LOCAL enable_indexscan = off")
+        await conn.execute("SET LOCAL work_mem = '32MB'")  # an exact (not lossy) bitmap
+        cur = await conn.execute(ids, [*args, SEARCH_BITMAP_MAX + 1])
+        found = [r[0] for r in await cur.fetchall()]
+        if len(found) > SEARCH_BITMAP_MAX:
+            return None
+        await conn.execute("RESET enable_indexscan")
+        await conn.execute("RESET enable_seqscan")
+        query = sql.SQL(
+            "SELECT {row} FROM {tbl} WHERE project_id = %s AND {key} = ANY(%s)"
+            ' ORDER BY "timestamp" DESC, {key} DESC LIMIT %s OFFSET %s'
+        ).format(row=sql.SQL(row_json), tbl=tbl, key=sql.Identifier(key))
+        cur = await conn.execute(query, [project_id, found, limit, offset])
+        return Page([r[0] for r in await cur.fetchall()], len(found))
 
 
 async def list_traces(

@@ -54,3 +54,22 @@ async def test_huge_documents_stay_storable(http, project):
     assert r.is_success, r.text
     r = await http.get("/v1/traces", params={"q": "w5"}, headers=project.headers)
     assert r.json()["total"] == 1  # early words are indexed; the document is cut, not refused
+
+
+async def test_common_words_take_the_time_ordered_path(http, project, other_project,
+                                                        monkeypatch):
+    """Above ``SEARCH_BITMAP_MAX`` matches the page comes from the newest-first walk: same
+    answers (the server runs in this process, so the bound can be lowered here)."""
+    from pulse.storage import queries
+    trace, span = await _seed(http, project, "quagga")
+    await _seed(http, other_project, "quagga")
+    answers = []
+    for bound in (5000, 0):
+        monkeypatch.setattr(queries, "SEARCH_BITMAP_MAX", bound)
+        t = (await http.get("/v1/traces", params={"q": "quagga"},
+                            headers=project.headers)).json()
+        s = (await http.get("/v1/spans", params={"q": "quagga-marker", "limit": 1},
+                            headers=project.headers)).json()
+        answers.append(([x["traceId"] for x in t["traces"]], t["total"],
+                        [x["spanId"] for x in s["spans"]], s["total"]))
+    assert answers[0] == answers[1] == ([trace["trace_id"]], 1, [span["span_id"]], 1)
