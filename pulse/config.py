@@ -307,9 +307,11 @@ class Settings:
     signin_account_limit: int = _setting(
         10, "PULSE_SIGNIN_ACCOUNT_LIMIT", _AUTH + "signin_account_limit",
         _int_range(1, 100_000), "failed sign-ins per account per 15 minutes (429 beyond)")
-    allow_signup: bool = _setting(
-        True, "PULSE_ALLOW_SIGNUP", _AUTH + "allow_signup", _parse_bool,
-        "allow `POST /dashboard/api/signup` (new users and projects)")
+    signup: str = _setting(
+        "first_account", "PULSE_SIGNUP", _AUTH + "signup",
+        _choice("first_account", "open", "closed"),
+        "who may sign up (the sign-up page and `POST /dashboard/api/signup`): `first_account` "
+        "(until the server has its first account, then closed), `open` or `closed`")
     trusted_origins: tuple[str, ...] = _setting(
         (), "PULSE_TRUSTED_ORIGINS", _AUTH + "trusted_origins", _origins,
         "extra origins allowed to make cookie-authenticated changes (comma-separated), "

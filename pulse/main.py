@@ -242,7 +242,7 @@ def build_app(
         session_lifetime_s=settings.session_lifetime_s,
         signin_ip_limit=settings.signin_ip_limit,
         signin_account_limit=settings.signin_account_limit,
-        allow_signup=settings.allow_signup,
+        signup=settings.signup,
         trusted_origins=settings.trusted_origins,
     )
     app = create_app(

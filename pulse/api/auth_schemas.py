@@ -79,6 +79,10 @@ class NewUserBody(_In):
     role: Role = "user"
 
 
+class RoleBody(_In):
+    role: Role
+
+
 class ErrorBody(BaseModel):
     error: str
     details: list[dict[str, Any]] | None = Field(default=None, description="omitted when absent")

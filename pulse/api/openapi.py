@@ -73,10 +73,12 @@ _DATE = {"type": "string", "description": "ISO 8601, epoch seconds/ms, or YYYY-M
 PAGING = [_q("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
           _q("offset", {"type": "integer", "minimum": 0})]
 DATES = [_q("date_from", _DATE), _q("date_to", _DATE)]
+_SEARCH = _q("q", {"type": "string", "maxLength": 256, "description":
+                   "full-text search (web search syntax: words, \"a phrase\", -word, or)"})
 TRACE_QUERY = [_q("session_id", _TEXT), _q("provider", _TEXT), _q("model", _TEXT),
-               _q("status", {"enum": ["success", "error"]}), *DATES, *PAGING]
+               _q("status", {"enum": ["success", "error"]}), _SEARCH, *DATES, *PAGING]
 SPAN_QUERY = [_q("session_id", _TEXT), _q("source", _TEXT), _q("kind", _TEXT),
-              _q("tool_name", _TEXT), _q("status", _TEXT), *DATES, *PAGING]
+              _q("tool_name", _TEXT), _q("status", _TEXT), _SEARCH, *DATES, *PAGING]
 SESSION_QUERY = [_q("limit", {"type": "integer", "minimum": 1, "maximum": 10000}),
                  _q("offset", {"type": "integer", "minimum": 0})]
 

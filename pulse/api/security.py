@@ -57,7 +57,7 @@ class AuthOptions:
     signin_account_limit: int = 10  # failed sign-ins per account per window
     signin_account_window_s: int = 900
     signup_ip_limit: int = 10  # sign-ups per IP per hour
-    allow_signup: bool = True
+    signup: str = "first_account"  # first_account | open | closed (PULSE_SIGNUP)
     trusted_origins: tuple[str, ...] = ()  # e.g. ("https://pulse.example.com",)
     max_json_body_bytes: int = 64 * 1024
 

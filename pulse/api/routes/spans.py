@@ -31,6 +31,7 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
         source = choice_param(q, "source", SPAN_SOURCES, errors)
         kind = choice_param(q, "kind", SPAN_KINDS, errors)
         tool_name = text_param(q, "tool_name", errors)
+        search = text_param(q, "q", errors, max_len=256)
         status = text_param(q, "status", errors, max_len=64)
         limit, offset = paging(q, errors)
         errors.raise_if_any()
@@ -43,6 +44,7 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
             status=status,
             date_from=date_from,
             date_to=date_to,
+            q=search,
         )
         page = await queries.list_spans(svc.reads, key.project_id, filters, limit, offset)
         return json_page("spans", page.rows, page.total, limit, offset)
