@@ -55,7 +55,15 @@ def _enable_timescaledb(conn: psycopg.Connection, mode: str) -> str | None:
         available = conn.execute(
             "SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'"
         ).fetchone()
-        if available:
+        # CREATE EXTENSION without the library preloaded fails in a way that closes the
+        # connection, so look first: installed but not preloaded means plain tables.
+        preloaded = "timescaledb" in conn.execute(
+            "SELECT current_setting('shared_preload_libraries')"
+        ).fetchone()[0]
+        if available and not preloaded:
+            log.warning("timescaledb is installed but not in shared_preload_libraries: "
+                        "using plain tables (see scripts/install-timescaledb.sh)")
+        elif available:
             try:
                 with conn.transaction():
                     conn.execute("CREATE EXTENSION IF NOT EXISTS timescaledb")
