@@ -18,8 +18,9 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from pulse.errors import Retryable, Unstorable
+from pulse.errors import Retryable
 from pulse.records import MetricPoint
+from pulse.storage import sqlstate
 from pulse.storage.writer import RETRYABLE_ERRORS
 
 _INSERT = """
@@ -84,10 +85,8 @@ async def write_metric_points(
         async with pool.connection() as conn, conn.cursor() as cur:
             await cur.execute(_INSERT, columns)
             return max(cur.rowcount, 0)
-    except RETRYABLE_ERRORS as exc:
-        raise Retryable(f"database unavailable: {exc}") from exc
-    except psycopg.Error as exc:
-        raise Unstorable(f"{type(exc).__name__}: {exc}".strip()) from exc
+    except (*RETRYABLE_ERRORS, psycopg.Error) as exc:
+        raise sqlstate.classify(exc) from exc
 
 
 async def list_metric_points(

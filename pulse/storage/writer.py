@@ -29,9 +29,8 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from pulse import row_shapes
-from pulse.errors import Retryable, Unstorable
 from pulse.records import RawJson, SpanRecord, TraceRecord
-from pulse.storage import rollups
+from pulse.storage import rollups, sqlstate
 
 YIELD_EVERY_ROWS = 256
 
@@ -163,9 +162,9 @@ async def write_records(
             t = await _write_table(conn, TRACES, traces) if traces else 0
             s = await _write_table(conn, SPANS, spans) if spans else 0
     except RETRYABLE_ERRORS as exc:
-        raise Retryable(f"database unavailable: {exc}") from exc
+        raise sqlstate.classify(exc) from exc  # by SQLSTATE: 54000 is an OperationalError too
     except psycopg.Error as exc:
-        raise Unstorable(f"{type(exc).__name__}: {exc}".strip()) from exc
+        raise sqlstate.classify(exc) from exc
     return WriteResult(traces_inserted=t, spans_inserted=s)
 
 
@@ -198,4 +197,4 @@ async def write_dead_letters(
                 [(p, k, _no_nul(payload), _no_nul(reason)) for p, k, payload, reason in items],
             )
     except RETRYABLE_ERRORS as exc:
-        raise Retryable(f"database unavailable: {exc}") from exc
+        raise sqlstate.classify(exc) from exc

@@ -180,7 +180,6 @@ async def poison_outcome(pool, a: Project, case: Case) -> tuple[int, int, int]:
     return flagged, full, dead
 
 
-@pytest.mark.xfail(strict=True, reason="issue 11 defect 1: the writer retries SQLSTATE 54000")
 @pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
 async def test_a_poison_value_never_stops_another_projects_ingest(
     backend, pool, tmp_path, case: Case
