@@ -30,7 +30,7 @@ from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from pulse import row_shapes
 from pulse.records import RawJson, SpanRecord, TraceRecord
-from pulse.storage import rollups, sqlstate
+from pulse.storage import guard, rollups, sqlstate
 
 YIELD_EVERY_ROWS = 256
 
@@ -110,7 +110,8 @@ def _compile_row(columns: tuple[row_shapes.Column, ...]) -> Callable[[UUID, Any]
 
 def _table(name: str, key: str, shape: tuple[row_shapes.Column, ...]) -> _Table:
     written = row_shapes.written(shape)
-    return _Table(name, key, tuple(c.name for c in written), _compile_row(written))
+    columns = tuple(c.name for c in written)
+    return _Table(name, key, columns, guard.guarded(name, columns, _compile_row(written)))
 
 
 TRACES = _table("traces", "trace_id", row_shapes.TRACES)
