@@ -20,6 +20,7 @@ The names below are the package's public surface: every other layer imports mapp
 them only (never a module inside the package), so the package can be reorganised freely.
 """
 
+from pulse.mapping.bounds import Notes, bound_records
 from pulse.mapping.native import parse_json_array, spans_from_json, traces_from_json
 from pulse.mapping.otlp.decode import (
     decode_logs_request,
@@ -30,6 +31,8 @@ from pulse.mapping.signals import MappingResult, map_logs, map_metrics, map_trac
 
 __all__ = [
     "MappingResult",
+    "Notes",
+    "bound_records",
     "decode_logs_request",
     "decode_metrics_request",
     "decode_traces_request",
