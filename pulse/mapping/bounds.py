@@ -17,6 +17,7 @@ is made durable. Pure: records in, bounded records and notes out.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
@@ -118,7 +119,9 @@ def bound_record(record: TraceRecord | SpanRecord, notes: Notes) -> TraceRecord 
         nulled.append("latency_ms: not finite or negative")
     if not changes:
         return record
-    metadata = dict(record.metadata or {})
+    metadata = record.metadata
+    # metadata may already be serialized text (records.RawJson) on some paths: decode it once
+    metadata = dict(json.loads(metadata) if isinstance(metadata, str) else metadata or {})
     if truncated:
         metadata["pulse.truncated"] = truncated
     if nulled:
