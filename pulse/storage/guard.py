@@ -22,7 +22,8 @@ from uuid import UUID
 INDEX_TEXT_MAX_BYTES = 512
 _SAFE_CHARS = INDEX_TEXT_MAX_BYTES // 4  # a string this short can never exceed the budget
 
-# The text columns that appear in an index, per table (migrations 001, 004, 008-011).
+# The text columns that appear in an index, per table (migrations 001, 004, 008-011); metric
+# points cut their name (the only indexed text column, migration 003) in metric_points.py.
 INDEXED_TEXT: dict[str, frozenset[str]] = {
     "traces": frozenset({"session_id", "provider", "model_requested", "model_used", "status"}),
     "spans": frozenset({"session_id", "source", "kind", "tool_name", "status", "tool_use_id"}),

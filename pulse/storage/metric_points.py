@@ -20,7 +20,7 @@ from psycopg_pool import AsyncConnectionPool
 
 from pulse.errors import Retryable
 from pulse.records import MetricPoint
-from pulse.storage import sqlstate
+from pulse.storage import guard, sqlstate
 from pulse.storage.writer import RETRYABLE_ERRORS
 
 _INSERT = """
@@ -77,7 +77,8 @@ async def write_metric_points(
     columns: list[list[Any]] = [[] for _ in range(9)]
     for project_id, p in items:
         attrs = canonical_attributes(p.attributes)
-        row = (project_id, p.timestamp, _text(p.name), _float(p.value), attrs, p.temporality,
+        name = guard.cut_utf8(_text(p.name))  # in the primary key (pulse/storage/guard.py)
+        row = (project_id, p.timestamp, name, _float(p.value), attrs, p.temporality,
                _text(p.unit), _text(p.service_name), series_hash(attrs))
         for column, value in zip(columns, row, strict=True):
             column.append(value)

@@ -13,8 +13,8 @@ from dataclasses import replace
 
 import pytest
 
-from pulse.records import SpanRecord
-from pulse.storage import guard, writer
+from pulse.records import MetricPoint, SpanRecord
+from pulse.storage import guard, metric_points, writer
 from tests.conftest import make_project
 from tests.pipeline.test_writer_loop_faults import T0, good_trace, rows
 
@@ -55,3 +55,13 @@ async def test_every_indexed_text_column_is_cut_so_the_row_lands(pool):
     for stored, original in zip((*t, *s), big[:8], strict=True):
         assert original.startswith(stored)
         assert 0 < len(stored.encode()) <= guard.INDEX_TEXT_MAX_BYTES
+
+
+async def test_a_metric_name_no_index_can_hold_is_cut_so_the_point_lands(pool):
+    project = await make_project(pool)
+    name = noise(3000, 42)
+    point = MetricPoint(timestamp=T0, name=name, value=1.0, attributes={"k": "v"})
+    assert await metric_points.write_metric_points(pool, [(project.id, point)]) == 1
+    (stored,) = await rows(pool, "SELECT name FROM pulse.metric_points WHERE project_id = %s",
+                           project.id)
+    assert name.startswith(stored[0]) and len(stored[0].encode()) <= guard.INDEX_TEXT_MAX_BYTES
