@@ -151,3 +151,39 @@ async def test_undecodable_and_poison_entries_never_stall_the_next_entries(pool,
                       project.id)
     assert len(ids) + len(dead) == 4
     assert all(r[1] < 3000 for r in stored)
+
+
+async def test_a_dead_letter_whose_payload_is_refused_keeps_its_head_and_reason(pool, tmp_path):
+    # a trigger refuses big dead-letter payloads (54000): the writer keeps the payload's head
+    project = await make_project(pool)
+    tag = uuid.uuid4().hex[:8]
+    fn = f"pulse.test_refuse_dl_{tag}"
+    async with pool.connection() as conn:
+        await conn.execute(f"""
+            CREATE FUNCTION {fn}() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF length(NEW.payload) > 100000 THEN
+                    RAISE EXCEPTION 'payload too big' USING ERRCODE = '54000';
+                END IF;
+                RETURN NEW;
+            END $$""")
+        await conn.execute(f"CREATE TRIGGER test_refuse_dl_{tag} BEFORE INSERT ON"
+                           f" pulse.dead_letters FOR EACH ROW EXECUTE FUNCTION {fn}()")
+    poison = replace(good_trace(3), status="bogus", request_body={"pad": "x" * 200_000})
+    good = [good_trace(i) for i in range(3)]
+    try:
+        async with FileQueue(tmp_path / "q", max_bytes=1 << 24) as q:
+            await q.append(codec.encode(project.id, [*good, poison]))
+            async with loop_for(q, pool, IngestMetrics()):
+                await drain(q, timeout=60)
+    finally:
+        async with pool.connection() as conn:
+            await conn.execute(f"DROP TRIGGER test_refuse_dl_{tag} ON pulse.dead_letters")
+            await conn.execute(f"DROP FUNCTION {fn}()")
+    stored = await rows(pool, "SELECT trace_id FROM pulse.traces WHERE project_id = %s",
+                        project.id)
+    assert {r[0] for r in stored} == {t.trace_id for t in good}
+    (dead,) = await rows(pool, "SELECT payload, reason FROM pulse.dead_letters"
+                               " WHERE project_id = %s", project.id)
+    assert dead[0].startswith('{"truncated_payload":') and len(dead[0]) < 100000
+    assert "SQLSTATE 23514" in dead[1] and "payload cut: SQLSTATE 54000" in dead[1]
