@@ -205,6 +205,9 @@ class WriterLoop:
             if not isolate or not await self._database_answers():
                 raise
             reason = f"failed {self.max_attempts} times while the database answered: {exc.message}"
+        except Exception as exc:  # noqa: BLE001 - a bug on one record must not kill the writer
+            log.exception("writer loop: unexpected error writing %d items", len(items))
+            reason = f"unexpected {type(exc).__name__}: {exc}"
         else:
             return
         if len(items) == 1:

@@ -77,7 +77,9 @@ async def write_metric_points(
     columns: list[list[Any]] = [[] for _ in range(9)]
     for project_id, p in items:
         attrs = canonical_attributes(p.attributes)
-        name = guard.cut_utf8(_text(p.name))  # in the primary key (pulse/storage/guard.py)
+        name = _text(p.name)
+        if name is not None:  # in the primary key (pulse/storage/guard.py)
+            name = guard.cut_utf8(name)
         row = (project_id, p.timestamp, name, _float(p.value), attrs, p.temporality,
                _text(p.unit), _text(p.service_name), series_hash(attrs))
         for column, value in zip(columns, row, strict=True):
