@@ -14,6 +14,8 @@ meaning:
   treated as unstorable: bisected, and what still fails alone is dead-lettered with its last
   error. An error misclassified as transient can therefore never stall ingest for good (issue 11,
   defect 1). While the database is down the ping fails and the batch simply waits.
+* an unexpected exception while writing (a bug): isolated and dead-lettered like ``Unstorable``,
+  so the writer task never dies of one record.
 * an undecodable queue entry: dead-lettered as ``entry`` with its raw bytes.
 
 ``stalled_seconds`` says how long the current batch has been waiting for its commit (0 when the
