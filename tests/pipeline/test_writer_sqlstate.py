@@ -25,7 +25,7 @@ import pytest
 from pulse.main import storage_functions
 from pulse.pipeline import IngestMetrics, WriterLoop, codec
 from pulse.queue import FileQueue
-from pulse.storage import sqlstate
+from pulse.storage import sqlstate, writer
 from tests.conftest import make_project
 from tests.pipeline.test_writer_loop_faults import drain, good_trace, rows
 
@@ -101,7 +101,10 @@ async def test_a_permanent_sqlstate_dead_letters_the_record_and_the_rest_lands(
 
 @pytest.mark.parametrize("state", RETRYABLE)
 async def test_a_retryable_sqlstate_keeps_the_batch_until_it_lands(pool, tmp_path, state):
-    stored, good, bad, dead, metrics = await run_batch(pool, tmp_path, state, times=2)
+    # storage itself retries a deadlock a few times (writer.DEADLOCK_ATTEMPTS): raise it more
+    # often than that so that the writer loop's retry is what gets the batch through
+    times = writer.DEADLOCK_ATTEMPTS * 2 if state == "40P01" else 2
+    stored, good, bad, dead, metrics = await run_batch(pool, tmp_path, state, times=times)
     assert stored == {t.trace_id for t in good} | {bad.trace_id}
     assert dead == []
     assert metrics.write_retries._value.get() == 2
