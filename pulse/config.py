@@ -228,6 +228,13 @@ class Settings:
     writer_linger_ms: int = _setting(
         50, "PULSE_WRITER_LINGER_MS", "processors.batch.timeout_ms", _int_range(0, 10_000),
         "how long the writer waits for more entries to fill a batch")
+    writer_max_attempts: int = _setting(
+        5, "PULSE_WRITER_MAX_ATTEMPTS", "processors.batch.max_attempts", _int_range(1, 1000),
+        "failed writes of one batch, while the database answers, before it is bisected and "
+        "what still fails is dead-lettered")
+    writer_stall_s: int = _setting(
+        60, "PULSE_WRITER_STALL_S", "processors.batch.stall_s", _int_range(1, 86_400),
+        "seconds without a commit while entries are queued before `/health/ready` says 503")
     mapping_workers: int = _setting(
         -1, "PULSE_MAPPING_WORKERS", "processors.genai.workers", _int_range(-1, 64),
         "processes that map OTLP exports; `-1`: one per CPU core but one (at most 4); "

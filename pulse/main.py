@@ -119,6 +119,7 @@ def storage_functions(pool: AsyncConnectionPool) -> Store:
         write_records=partial(writer.write_records, pool, merge=mapping.merge_trace_rows),
         write_points=partial(metric_points.write_metric_points, pool),
         write_dead_letters=partial(writer.write_dead_letters, pool),
+        ping=partial(queries.ping, pool),
     )
 
 
@@ -168,6 +169,7 @@ async def ingest_pipeline(
         batch_entries=settings.writer_batch_entries,
         linger_s=settings.writer_linger_ms / 1000,
         shutdown_timeout_s=settings.shutdown_timeout_s,
+        max_attempts=settings.writer_max_attempts,
     )
     # Shutdown order, by the order of entry: the writer loop exits first and drains the queue
     # (within shutdown_timeout_s; the rest stays queued for the next start), then the mapping
@@ -179,6 +181,7 @@ async def ingest_pipeline(
         if writes:
             await stack.enter_async_context(loop)
         metrics.track_queue(queue.depth, queue.bytes_used, queue.max_bytes)
+        metrics.track_writer(loop.stalled_seconds)
         if isinstance(queue, NatsQueue):
             metrics.track_stream(lambda: queue.state)
             if receives and queue.max_payload < settings.max_request_body_bytes:
@@ -199,7 +202,7 @@ async def read_back(
     return await queries.get_spans(pool, project_id, ids)
 
 
-def _readiness(pool: AsyncConnectionPool, pipeline: Pipeline):
+def _readiness(pool: AsyncConnectionPool, pipeline: Pipeline, stall_s: float):
     async def database() -> str | None:
         try:
             await queries.ping(pool)
@@ -215,7 +218,18 @@ def _readiness(pool: AsyncConnectionPool, pipeline: Pipeline):
             return f"ingest queue: full ({q.bytes_used()} of {q.max_bytes} bytes)"
         return None
 
-    return [database, queue]
+    async def writer() -> str | None:
+        # a writer that cannot commit while data waits: ingest is acknowledged but not stored
+        w, q = pipeline.writer, pipeline.queue
+        if w is None or q is None or not q.depth():
+            return None
+        stalled = w.stalled_seconds()
+        if stalled >= stall_s:
+            return (f"writer: no commit for {stalled:.0f} s with {q.depth()} entries queued"
+                    f" (PULSE_WRITER_STALL_S={stall_s:g})")
+        return None
+
+    return [database, queue, writer]
 
 
 def build_app(
@@ -228,7 +242,7 @@ def build_app(
     limits = BodyLimits(settings.max_request_body_bytes, settings.max_decompressed_bytes)
     svc = Services(
         pool=pool,
-        readiness=_readiness(pool, pipeline),
+        readiness=_readiness(pool, pipeline, settings.writer_stall_s),
         metrics=lambda: (pipeline.metrics.render(), CONTENT_TYPE),
         read_pool=read_pool,
     )

@@ -21,6 +21,7 @@ The names below are the package's public surface: every other layer imports mapp
 them only (never a module inside the package), so the package can be reorganised freely.
 """
 
+from pulse.mapping.bounds import Notes, bound_records
 from pulse.mapping.cost import current_aliases, set_model_aliases
 from pulse.mapping.merge import merge_trace_rows
 from pulse.mapping.native import parse_json_array, spans_from_json, traces_from_json
@@ -33,6 +34,8 @@ from pulse.mapping.signals import MappingResult, map_logs, map_metrics, map_trac
 
 __all__ = [
     "MappingResult",
+    "Notes",
+    "bound_records",
     "current_aliases",
     "decode_logs_request",
     "decode_metrics_request",

@@ -19,6 +19,7 @@ from uuid import UUID
 import orjson
 
 from pulse.errors import InvalidInput
+from pulse.mapping.bounds import in_window
 from pulse.mapping.cost import MAX_COST_CENTS, NOT_REPORTED, trace_cost
 from pulse.mapping.jsonsafe import INT64_MAX, clean_json, clean_str
 from pulse.mapping.providers import CANONICAL_PROVIDERS, canonical_provider
@@ -104,9 +105,12 @@ def _timestamp(value: Any):
     if not isinstance(value, str):
         raise _Bad("Expected an RFC 3339 timestamp string")
     try:
-        return parse_rfc3339(value)
+        parsed = parse_rfc3339(value)
     except ValueError as exc:
         raise _Bad(f"Invalid timestamp: {exc}") from None
+    if not in_window(parsed):  # the write-side window shared with OTLP (mapping/bounds.py)
+        raise _Bad("Timestamp must be between 1971-01-01 and 2200-01-01 (UTC)")
+    return parsed
 
 
 def _number(value: Any, *, maximum: float) -> float:

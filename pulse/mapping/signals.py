@@ -21,6 +21,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
+from pulse.mapping import bounds
 from pulse.mapping.classify import apply_aggregate_guard, classify_span
 from pulse.mapping.families import codex
 from pulse.mapping.families import registry as families
@@ -65,6 +66,16 @@ class MappingResult:
     dropped: int = 0
     messages: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    bounded: dict[str, int] = field(default_factory=dict)  # bounds.Notes.counts
+
+
+def _bounded(traces: list[TraceRecord], spans: list[SpanRecord], rejects: Rejects):
+    """The write-side bounds (pulse/mapping/bounds.py) over one export's records."""
+    notes = bounds.Notes()
+    traces, spans = bounds.bound_records(traces, notes), bounds.bound_records(spans, notes)
+    if notes.rejected:
+        rejects.add(bounds.TIMESTAMP_MESSAGE, notes.rejected)
+    return traces, spans, notes.counts
 
 
 @dataclass(frozen=True)
@@ -106,8 +117,9 @@ def map_traces(req: ExportTraceServiceRequest, *, keep_generic: bool = False) ->
             log.warning("OTLP span could not be mapped", exc_info=True)
             rejects.failed("span", exc)
     dropped += claude_code_spans.orphan_folds(items, decisions, folds)
+    traces, spans, bounded = _bounded(traces, spans, rejects)
     messages = rejects.reasons + ([DROPPED_SPANS] if dropped else [])
-    return MappingResult(traces, spans, rejects.count, dropped, messages, rejects.errors)
+    return MappingResult(traces, spans, rejects.count, dropped, messages, rejects.errors, bounded)
 
 
 def _trace_for(item: Item, family: str, by_span: dict[str, Item]) -> TraceRecord:
@@ -162,9 +174,10 @@ def map_logs(req: ExportLogsServiceRequest) -> MappingResult:
         except Exception as exc:
             log.warning("OTLP log record could not be mapped", exc_info=True)
             rejects.failed("log record", exc)
+    traces, spans, bounded = _bounded(traces, spans, rejects)
     messages = rejects.reasons + ([LEGACY_LOGS] if legacy else [])
     messages += [DROPPED_LOGS] if dropped - len(legacy) > 0 else []
-    return MappingResult(traces, spans, rejects.count, dropped, messages, rejects.errors)
+    return MappingResult(traces, spans, rejects.count, dropped, messages, rejects.errors, bounded)
 
 
 def _log_family(item: Item) -> str | None:

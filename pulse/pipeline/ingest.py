@@ -15,11 +15,12 @@ Durability contract (docs/architecture.md §Ingest path):
 from __future__ import annotations
 
 from collections.abc import Awaitable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 from uuid import UUID
 
 from pulse.errors import InvalidInput, Overloaded, PayloadTooLarge, Retryable
+from pulse.mapping import Notes, bound_records
 from pulse.pipeline import codec
 from pulse.pipeline.mapper import Mapped, Mapper
 from pulse.pipeline.store import Store
@@ -74,9 +75,14 @@ class Ingestor:
             if mapped.payload is not None:
                 await self._accept(self._store_payload(mapped.payload, wait), mapped)
         else:
-            mapped = _counted(data)
+            # native records were validated; the shared bounds still cut what an index cannot
+            # hold (e.g. 512 four-byte characters) and say so (pulse/mapping/bounds.py)
+            notes = Notes()
+            data = bound_records(list(data), notes)
+            mapped = replace(_counted(data), bounded=notes.counts)
             if data:
                 await self._accept(self._store_records(project_id, data, wait), mapped)
+        self._count_bounded(mapped.bounded)
         kept = mapped.traces + mapped.spans + mapped.points
         return Outcome(kept, mapped.rejected + mapped.dropped, tuple(mapped.messages))
 
@@ -84,6 +90,12 @@ class Ingestor:
         """Count items refused before they became durable (validation, size, full queue...)."""
         if count:
             self.metrics.rejected.labels(reason).inc(count)
+
+    def _count_bounded(self, bounded: dict[str, int]) -> None:
+        for key, count in bounded.items():
+            action, name = key.split("/", 1)
+            counter = self.metrics.truncated if action == "truncated" else self.metrics.nulled
+            counter.labels(name).inc(count)
 
     async def _map(self, project_id: UUID, export: OtlpExport) -> Mapped:
         try:

@@ -52,6 +52,7 @@ class Mapped:
     rejected: int = 0  # invalid items
     dropped: int = 0  # valid items Pulse does not keep (generic spans)
     messages: list[str] = field(default_factory=list)
+    bounded: dict[str, int] = field(default_factory=dict)  # values cut/nulled, by action/field
 
 
 def is_empty(body: bytes, content_type: str) -> bool:
@@ -80,7 +81,7 @@ def map_export(
     records = [*result.traces, *result.spans]
     payload = codec.encode(project_id, records) if records else None
     return Mapped(payload, len(result.traces), len(result.spans), 0, result.rejected,
-                  result.dropped, list(result.messages))
+                  result.dropped, list(result.messages), result.bounded)
 
 
 def _warm() -> bool:

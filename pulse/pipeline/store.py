@@ -17,6 +17,7 @@ WritePoints = Callable[[Sequence[tuple[UUID, MetricPoint]]], Awaitable[Any]]
 # (project_id or None, kind, payload JSON, reason)
 DeadLetter = tuple[UUID | None, str, str, str]
 WriteDeadLetters = Callable[[Sequence[DeadLetter]], Awaitable[Any]]
+Ping = Callable[[], Awaitable[Any]]  # raises when the database does not answer
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,3 +25,4 @@ class Store:
     write_records: WriteRecords  # traces and spans, ``(project_id, record)`` pairs
     write_points: WritePoints  # OTLP metric points, ``(project_id, point)`` pairs
     write_dead_letters: WriteDeadLetters  # what the database refused, with the reason
+    ping: Ping | None = None  # tells a database that answers from one that is down

@@ -56,11 +56,29 @@ class IngestMetrics:
         self.queue_depth = Gauge("pulse_queue_depth", "Entries not yet written", registry=r)
         self.queue_bytes = Gauge("pulse_queue_bytes", "Bytes not yet written", registry=r)
         self.queue_max_bytes = Gauge("pulse_queue_max_bytes", "Queue bound in bytes", registry=r)
+        self.writer_stalled = Gauge(
+            "pulse_writer_stalled_seconds",
+            "Seconds the writer's current batch has waited for its commit (0 when idle)",
+            registry=r,
+        )
+        self.truncated = Counter(
+            "pulse_ingest_truncated",
+            "Values cut to their bound at ingest (write-side validation), by field", ["field"],
+            registry=r,
+        )
+        self.nulled = Counter(
+            "pulse_ingest_nulled",
+            "Values dropped to null at ingest (negative counts, NaN/Inf), by field", ["field"],
+            registry=r,
+        )
 
     def track_queue(self, depth: Callable[[], float], used: Callable[[], float], bound: float):
         self.queue_depth.set_function(depth)
         self.queue_bytes.set_function(used)
         self.queue_max_bytes.set(bound)
+
+    def track_writer(self, stalled_seconds: Callable[[], float]) -> None:
+        self.writer_stalled.set_function(stalled_seconds)
 
     def track_stream(self, state: Callable[[], Any]) -> None:
         """The NATS stream's last sample (``queue.StreamState``), registered only with the

@@ -5,11 +5,21 @@ their records and metric points through the storage functions passed in (idempot
 COPY / INSERT ... ON CONFLICT DO NOTHING) and acks the queue only after the commit. Errors by
 meaning:
 
-* ``Retryable`` (database down, connection lost): keep the batch, back off with full jitter, retry;
-  ingest keeps accepting into the bounded queue meanwhile.
+* ``Retryable`` (database down, connection lost; storage decides by SQLSTATE,
+  ``pulse/storage/sqlstate.py``): keep the batch, back off with full jitter, retry; ingest keeps
+  accepting into the bounded queue meanwhile.
 * ``Unstorable`` (the database refuses the data): bisect the batch until the bad record or point
   is alone, dead-letter it with the reason, write the rest.
+* a batch that failed ``max_attempts`` times in a row although the database answers a ping is
+  treated as unstorable: bisected, and what still fails alone is dead-lettered with its last
+  error. An error misclassified as transient can therefore never stall ingest for good (issue 11,
+  defect 1). While the database is down the ping fails and the batch simply waits.
+* an unexpected exception while writing (a bug): isolated and dead-lettered like ``Unstorable``,
+  so the writer task never dies of one record.
 * an undecodable queue entry: dead-lettered as ``entry`` with its raw bytes.
+
+``stalled_seconds`` says how long the current batch has been waiting for its commit (0 when the
+writer is idle); ``/metrics`` and ``/health/ready`` report it.
 
 Writes are idempotent, so a crash between commit and ack only causes a harmless replay.
 Shutdown (``stop``): keep draining until the queue is empty or the deadline passes; whatever is
@@ -20,6 +30,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import random
 import time
@@ -36,6 +47,7 @@ from pulse.queue import IngestQueue, QueueEntry
 from pulse.records import MetricPoint, Record, TraceRecord
 
 log = logging.getLogger("pulse.writer")
+DEAD_LETTER_HEAD = 64 * 1024  # characters of a payload kept when the whole one is refused
 
 
 @dataclass
@@ -82,6 +94,7 @@ class WriterLoop:
         backoff_initial_s: float = 0.1,
         backoff_max_s: float = 10.0,
         shutdown_timeout_s: float = 10.0,
+        max_attempts: int = 5,
     ) -> None:
         self.queue = queue
         self.store = store
@@ -92,6 +105,9 @@ class WriterLoop:
         self.backoff_initial_s = backoff_initial_s
         self.backoff_max_s = backoff_max_s
         self.shutdown_timeout_s = shutdown_timeout_s
+        self.max_attempts = max_attempts
+        self._pending_since: float | None = None  # monotonic start of the uncommitted batch
+        self.last_commit: float | None = None  # wall clock of the last commit
         self._task: asyncio.Task | None = None
         self._draining = False
         self._abort = asyncio.Event()
@@ -128,20 +144,31 @@ class WriterLoop:
                 continue
             await self._commit(entries)
 
+    def stalled_seconds(self) -> float:
+        """How long the current batch has waited for its commit (0 when idle)."""
+        since = self._pending_since
+        return 0.0 if since is None else max(0.0, time.monotonic() - since)
+
     async def _commit(self, entries: list[QueueEntry]) -> None:
         batch = _decode(entries)
         delay = self.backoff_initial_s
+        failures = 0
+        self._pending_since = time.monotonic()
         while True:
             try:
                 started = time.monotonic()
-                await self._write(batch)
+                await self._write(batch, isolate=failures >= self.max_attempts)
                 break
             except Retryable as exc:
+                failures += 1
                 self.metrics.write_retries.inc()
-                log.warning("writer loop: %s; retrying in about %.1fs", exc, delay)
+                log.warning("writer loop: %s; retrying in about %.1fs (attempt %d)",
+                            exc, delay, failures)
                 await self._sleep(random.uniform(0, delay))  # full jitter
                 delay = min(delay * 2, self.backoff_max_s)
         now = time.time()
+        self._pending_since = None
+        self.last_commit = now
         written = len(batch.records) + len(batch.points)
         self.metrics.write_seconds.observe(time.monotonic() - started)
         self.metrics.batch_records.observe(written)
@@ -150,19 +177,24 @@ class WriterLoop:
             self.metrics.commit_lag.observe(max(0.0, now - at))
         await self.queue.ack(entries[-1].seq)
 
-    async def _write(self, batch: _Batch) -> None:
-        """Write one batch; a retry after ``Retryable`` rewrites what had landed (idempotent)."""
+    async def _write(self, batch: _Batch, *, isolate: bool = False) -> None:
+        """Write one batch; a retry after ``Retryable`` rewrites what had landed (idempotent).
+
+        ``isolate``: the batch has failed too often; a lone item that still fails with a
+        "transient" error while the database answers is dead-lettered like an unstorable one.
+        """
         if batch.broken:
             await self.store.write_dead_letters(batch.broken)
             self.metrics.dead_lettered.labels("entry").inc(len(batch.broken))
             batch.broken = []
-        await self._write_isolating(batch.records, self.store.write_records)
-        await self._write_isolating(batch.points, self.store.write_points)
+        await self._write_isolating(batch.records, self.store.write_records, isolate)
+        await self._write_isolating(batch.points, self.store.write_points, isolate)
 
     async def _write_isolating(
         self,
         items: Sequence[tuple[UUID, Any]],
         write: Callable[[Sequence[tuple[UUID, Any]]], Awaitable[Any]],
+        isolate: bool = False,
     ) -> None:
         """Write ``items``; on ``Unstorable`` bisect until each bad one is dead-lettered."""
         if not items:
@@ -170,18 +202,44 @@ class WriterLoop:
         try:
             await write(items)
         except Unstorable as exc:
-            if len(items) == 1:
-                await self._dead_letter(*items[0], reason=exc.message)
-                return
-            middle = len(items) // 2
-            await self._write_isolating(items[:middle], write)
-            await self._write_isolating(items[middle:], write)
+            reason = exc.message
+        except Retryable as exc:
+            if not isolate or not await self._database_answers():
+                raise
+            reason = f"failed {self.max_attempts} times while the database answered: {exc.message}"
+        except Exception as exc:  # noqa: BLE001 - a bug on one record must not kill the writer
+            log.exception("writer loop: unexpected error writing %d items", len(items))
+            reason = f"unexpected {type(exc).__name__}: {exc}"
+        else:
+            return
+        if len(items) == 1:
+            await self._dead_letter(*items[0], reason=reason)
+            return
+        middle = len(items) // 2
+        await self._write_isolating(items[:middle], write, isolate)
+        await self._write_isolating(items[middle:], write, isolate)
+
+    async def _database_answers(self) -> bool:
+        if self.store.ping is None:
+            return False
+        try:
+            await self.store.ping()
+        except Exception:  # noqa: BLE001 - any failure: the database is not answering
+            return False
+        return True
 
     async def _dead_letter(self, project_id: UUID, item: Any, *, reason: str) -> None:
         kind = _kind(item)
         log.error("writer loop: dead-lettering a %s: %s", kind, reason)
         payload = codec.record_json(item)
-        await self.store.write_dead_letters([(project_id, kind, payload, reason)])
+        try:
+            await self.store.write_dead_letters([(project_id, kind, payload, reason)])
+        except Unstorable as exc:
+            # the payload itself cannot be stored (e.g. beyond a field size limit): keep its
+            # head, so the dead letter still says what was refused and why
+            head = json.dumps({"truncated_payload": payload[:DEAD_LETTER_HEAD]})
+            await self.store.write_dead_letters(
+                [(project_id, kind, head, f"{reason}; payload cut: {exc.message}")])
         self.metrics.dead_lettered.labels(kind).inc()
 
     async def _sleep(self, seconds: float) -> None:

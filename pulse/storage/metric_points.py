@@ -18,8 +18,9 @@ import psycopg
 from psycopg.rows import dict_row
 from psycopg_pool import AsyncConnectionPool
 
-from pulse.errors import Retryable, Unstorable
+from pulse.errors import Retryable
 from pulse.records import MetricPoint
+from pulse.storage import guard, sqlstate
 from pulse.storage.writer import RETRYABLE_ERRORS
 
 _INSERT = """
@@ -76,7 +77,10 @@ async def write_metric_points(
     columns: list[list[Any]] = [[] for _ in range(9)]
     for project_id, p in items:
         attrs = canonical_attributes(p.attributes)
-        row = (project_id, p.timestamp, _text(p.name), _float(p.value), attrs, p.temporality,
+        name = _text(p.name)
+        if name is not None:  # in the primary key (pulse/storage/guard.py)
+            name = guard.cut_utf8(name)
+        row = (project_id, p.timestamp, name, _float(p.value), attrs, p.temporality,
                _text(p.unit), _text(p.service_name), series_hash(attrs))
         for column, value in zip(columns, row, strict=True):
             column.append(value)
@@ -84,10 +88,8 @@ async def write_metric_points(
         async with pool.connection() as conn, conn.cursor() as cur:
             await cur.execute(_INSERT, columns)
             return max(cur.rowcount, 0)
-    except RETRYABLE_ERRORS as exc:
-        raise Retryable(f"database unavailable: {exc}") from exc
-    except psycopg.Error as exc:
-        raise Unstorable(f"{type(exc).__name__}: {exc}".strip()) from exc
+    except (*RETRYABLE_ERRORS, psycopg.Error) as exc:
+        raise sqlstate.classify(exc) from exc
 
 
 async def list_metric_points(

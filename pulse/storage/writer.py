@@ -34,9 +34,8 @@ from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool, PoolTimeout
 
 from pulse import row_shapes
-from pulse.errors import Retryable, Unstorable
 from pulse.records import RawJson, SpanRecord, TraceRecord
-from pulse.storage import assembly, rollup_deltas, rollups
+from pulse.storage import assembly, guard, rollup_deltas, rollups, sqlstate
 
 YIELD_EVERY_ROWS = 256
 DEADLOCK_ATTEMPTS = 4
@@ -136,7 +135,8 @@ def _compile_row(columns: tuple[row_shapes.Column, ...]) -> Callable[[UUID, Any]
 
 def _table(name: str, key: str, shape: tuple[row_shapes.Column, ...]) -> _Table:
     written = row_shapes.written(shape)
-    return _Table(name, key, tuple(c.name for c in written), _compile_row(written))
+    columns = tuple(c.name for c in written)
+    return _Table(name, key, columns, guard.guarded(name, columns, _compile_row(written)))
 
 
 TRACES = _table("traces", "trace_id", row_shapes.TRACES)
@@ -217,9 +217,9 @@ async def write_records(
                     raise
                 await asyncio.sleep(random.uniform(0.005, 0.05 * (attempt + 1)))
     except RETRYABLE_ERRORS as exc:
-        raise Retryable(f"database unavailable: {exc}") from exc
+        raise sqlstate.classify(exc) from exc  # by SQLSTATE: 54000 is an OperationalError too
     except psycopg.Error as exc:
-        raise Unstorable(f"{type(exc).__name__}: {exc}".strip()) from exc
+        raise sqlstate.classify(exc) from exc
     return WriteResult(traces_inserted=t, spans_inserted=s, traces_merged=m)
 
 
@@ -252,4 +252,4 @@ async def write_dead_letters(
                 [(p, k, _no_nul(payload), _no_nul(reason)) for p, k, payload, reason in items],
             )
     except RETRYABLE_ERRORS as exc:
-        raise Retryable(f"database unavailable: {exc}") from exc
+        raise sqlstate.classify(exc) from exc
