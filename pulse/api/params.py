@@ -4,6 +4,10 @@ Dates accept ISO 8601 (a naive value is UTC), epoch seconds or milliseconds (dig
 means seconds) and ``YYYY-MM-DD`` (start of day for ``date_from``, end of day for ``date_to``).
 The analytics routes refuse the date-only form (``datetime_only``), as the reference Pulse
 service does: a range of whole days there is spelled with full datetimes.
+
+Every date must lie in ``[DATE_MIN, DATE_MAX]`` (1970 to 2262, the range of OTLP's
+nanosecond timestamps): outside it no row can exist, and the storage layer's range arithmetic
+(an exclusive end one microsecond later, whole-hour edges) would overflow Python's datetime.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from pulse.errors import InvalidInput
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DIGITS = re.compile(r"^\d{1,16}$")
+DATE_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+DATE_MAX = datetime(2262, 4, 11, tzinfo=UTC)  # 2**63 ns after the epoch, rounded down to a day
 
 
 def parse_date(
@@ -29,6 +35,16 @@ def parse_date(
             f"Invalid {name} parameter: a full ISO 8601 datetime is required"
             f" (e.g. {text}T00:00:00Z), not a date"
         )
+    value = _parse(name, text, end_of_day)
+    if not DATE_MIN <= value <= DATE_MAX:
+        raise InvalidInput(f"Invalid {name} parameter", [{
+            "field": name,
+            "message": "Must be between 1970-01-01T00:00:00Z and 2262-04-11T00:00:00Z",
+        }])
+    return value
+
+
+def _parse(name: str, text: str, end_of_day: bool) -> datetime:
     try:
         if _DAY.match(text):
             day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
