@@ -15,8 +15,10 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote, unquote_to_bytes
 
 from starlette.datastructures import QueryParams
+from starlette.requests import Request
 
 from pulse.errors import InvalidInput
 
@@ -128,3 +130,19 @@ def paging(
     limit = int_param(q, "limit", default_limit, 1, max_limit, errors)
     offset = int_param(q, "offset", 0, 0, 10**9, errors)
     return limit, offset
+
+
+def encoded_tail(request: Request, route_prefix: str) -> list[str]:
+    """The path segments after ``route_prefix`` (a route template such as
+    ``/v1/sessions``), split on the request's *raw* slashes and then percent-decoded each.
+
+    Starlette routes on the decoded path, where ``a%2Fb`` has become ``a/b``; ids that may
+    contain any character (session ids) are therefore read from ``raw_path``, so an encoded
+    ``/`` stays inside its segment: ``/v1/sessions/a%2Fb/spans`` -> ``["a/b", "spans"]``.
+    """
+    raw = request.scope.get("raw_path")
+    if raw is None:  # an ASGI server without raw_path: the decoded path is all there is
+        raw = quote(request.scope["path"]).encode("ascii")
+    parts = raw.split(b"?", 1)[0].split(b"/")
+    depth = len(route_prefix.rstrip("/").split("/"))
+    return [unquote_to_bytes(p).decode("utf-8", "replace") for p in parts[depth:]]
