@@ -18,6 +18,7 @@ This module imports nothing from the project but ``errors``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -101,6 +102,15 @@ def _origins(value: Any) -> tuple[str, ...]:
     for origin in out:
         if not re.match(r"^https?://[^/\s]+$", origin):
             raise ValueError(f"{origin!r} is not an origin like https://pulse.example.com")
+    return out
+
+
+def _addresses(value: Any) -> tuple[str, ...]:
+    """Proxy addresses or networks (``10.0.0.1``, ``10.0.0.0/8``, ``::1``), comma-separated."""
+    items = value if isinstance(value, list) else str(value or "").split(",")
+    out = tuple(str(a).strip() for a in items if str(a).strip())
+    for address in out:
+        ipaddress.ip_network(address, strict=False)  # ValueError names the bad one
     return out
 
 
@@ -245,6 +255,10 @@ class Settings:
     allow_signup: bool = _setting(
         True, "PULSE_ALLOW_SIGNUP", _AUTH + "allow_signup", _parse_bool,
         "allow `POST /dashboard/api/signup` (new users and projects)")
+    trusted_proxies: tuple[str, ...] = _setting(
+        (), "PULSE_TRUSTED_PROXIES", _AUTH + "trusted_proxies", _addresses,
+        "addresses or networks of reverse proxies whose `X-Forwarded-For`/`-Proto` are believed "
+        "(comma-separated); empty: forwarded headers are ignored, the client is the peer")
     trusted_origins: tuple[str, ...] = _setting(
         (), "PULSE_TRUSTED_ORIGINS", _AUTH + "trusted_origins", _origins,
         "extra origins allowed to make cookie-authenticated changes (comma-separated), "

@@ -222,6 +222,24 @@ class _Server(uvicorn.Server):
                 loop.remove_signal_handler(sig)
 
 
+def http_server_config(settings: Settings, app: FastAPI, port: int | None = None) -> uvicorn.Config:
+    """The HTTP server's settings. Forwarded headers (``X-Forwarded-For``) are believed only
+    from ``PULSE_TRUSTED_PROXIES`` (uvicorn's own default trusts loopback, which lets the clients
+    of any local proxy pick their address and rotate past the per-address sign-in throttle)."""
+    return uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port if port is None else port,
+        log_level=settings.log_level,
+        access_log=settings.log_level == "debug",
+        lifespan="off",
+        timeout_graceful_shutdown=settings.shutdown_timeout_s,
+        server_header=False,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or None,
+    )
+
+
 def announce_key(key: accounts.NewKey, out: TextIO = sys.stdout) -> None:
     print(
         f'\nCreated project "Default" ({key.project_id}).\n'
@@ -282,16 +300,7 @@ async def serve(
                     "PULSE_GRPC_ENDPOINT", "or PULSE_GRPC_ENABLED=false",
                 )) from exc
             print(f"OTLP gRPC listening on {settings.grpc_host}:{receiver.port}", flush=True)
-        config = uvicorn.Config(
-            app,
-            host=settings.http_host,
-            port=settings.http_port,
-            log_level=settings.log_level,
-            access_log=settings.log_level == "debug",
-            lifespan="off",
-            timeout_graceful_shutdown=settings.shutdown_timeout_s,
-            server_header=False,
-        )
+        config = http_server_config(settings, app)
         server = _Server(config)
         serving = asyncio.create_task(server.serve())
         while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn has only a flag

@@ -100,10 +100,10 @@ def router(options: AuthOptions, limits: SignInLimits | None = None) -> APIRoute
         user = await accounts.user_by_email(pool, email) if email else None
         stored = user["password_hash"] if user else None
         if not await auth_sessions.verify_password(stored, password):
-            limits.account.hit(email.lower())
+            limits.failed(client_ip(request), email.lower())
             return render("sign_in.html", None, 401, next=nxt, error=INVALID_CREDENTIALS,
                           email=email)
-        limits.account.reset(email.lower())
+        limits.succeeded(client_ip(request), email.lower())
         response = see_other(nxt)
         await start_session(request, response, pool, user["id"], options)
         return response
