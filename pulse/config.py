@@ -195,6 +195,16 @@ class Settings:
         256 * MiB, "PULSE_MAX_INFLIGHT_BYTES", _HTTP + "max_inflight_bytes",
         _int_range(MiB, 64 * 1024 * MiB),
         "request bodies processed at once, at most; beyond it new requests get 503 + Retry-After")
+    http_body_timeout_s: int = _setting(
+        30, "PULSE_HTTP_BODY_TIMEOUT_S", _HTTP + "read_timeout_s", _int_range(1, 3600),
+        "a request body must arrive within this many seconds (408 otherwise)")
+    http_idle_timeout_s: int = _setting(
+        5, "PULSE_HTTP_IDLE_TIMEOUT_S", _HTTP + "idle_timeout_s", _int_range(1, 3600),
+        "an idle keep-alive connection is closed after this many seconds")
+    http_max_connections: int = _setting(
+        1000, "PULSE_HTTP_MAX_CONNECTIONS", _HTTP + "max_connections", _int_range(8, 1_000_000),
+        "open connections plus requests in progress, at most; beyond it requests get an "
+        "immediate 503 (the open-file limit is raised to fit at start-up)")
     # --- processors: the ingest pipeline ---------------------------------------------------
     writer_batch_entries: int = _setting(
         500, "PULSE_WRITER_BATCH_ENTRIES", "processors.batch.send_batch_size",

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -152,7 +153,8 @@ def build_app(settings: Settings, pool: AsyncConnectionPool, pipeline: Pipeline)
     """The HTTP application for the configured role over an open pool and ingest pipeline."""
     keys = KeyAuthenticator(pool)
     authenticate = make_authenticator(keys)
-    limits = BodyLimits(settings.max_request_body_bytes, settings.max_decompressed_bytes)
+    limits = BodyLimits(settings.max_request_body_bytes, settings.max_decompressed_bytes,
+                        settings.http_body_timeout_s)
     svc = Services(
         pool=pool,
         readiness=_readiness(pool, pipeline),
@@ -237,7 +239,21 @@ def http_server_config(settings: Settings, app: FastAPI, port: int | None = None
         server_header=False,
         proxy_headers=bool(settings.trusted_proxies),
         forwarded_allow_ips=list(settings.trusted_proxies) or None,
+        timeout_keep_alive=settings.http_idle_timeout_s,
+        limit_concurrency=settings.http_max_connections,  # beyond it: an immediate 503
     )
+
+
+def raise_open_file_limit(connections: int) -> None:
+    """Raise the soft open-file limit (often 1,024) towards the hard one so that the connection
+    cap, not file exhaustion, decides: at the fd limit accept() fails and *every* client -
+    /health included - hangs instead of getting a fast 503."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = connections + 1024  # database pool, queue segments, gRPC, workers' pipes
+    if soft != resource.RLIM_INFINITY and soft < want:
+        target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
 
 
 def announce_key(key: accounts.NewKey, out: TextIO = sys.stdout) -> None:
@@ -300,6 +316,7 @@ async def serve(
                     "PULSE_GRPC_ENDPOINT", "or PULSE_GRPC_ENABLED=false",
                 )) from exc
             print(f"OTLP gRPC listening on {settings.grpc_host}:{receiver.port}", flush=True)
+        raise_open_file_limit(settings.http_max_connections)
         config = http_server_config(settings, app)
         server = _Server(config)
         serving = asyncio.create_task(server.serve())
