@@ -62,8 +62,9 @@ def _parser() -> argparse.ArgumentParser:
 
     serve = command(sub, "serve", help="run the service (HTTP API + OTLP receivers)")
     serve.add_argument(
-        "--role", choices=("all", "api", "ingest"),
-        help="all (default): everything; api: query API only; ingest: receivers + writer",
+        "--role", choices=("all", "api", "ingest", "writer"),
+        help="all (default): everything; api: query API only; ingest: receivers (+ writer with"
+        " the file queue); writer: the writer loop only (nats queue)",
     )
     command(sub, "migrate", help="apply pending database migrations and exit")
 

@@ -114,6 +114,40 @@ def _addresses(value: Any) -> tuple[str, ...]:
     return out
 
 
+def _aliases(value: Any) -> tuple[tuple[str, str], ...]:
+    """``{name: model}`` (YAML), or ``name=model,name=model`` (environment)."""
+    if value is None or value == "":
+        return ()
+    if isinstance(value, Mapping):
+        pairs = [(str(k), str(v)) for k, v in value.items()]
+    else:
+        pairs = []
+        for part in str(value).split(","):
+            if part.strip():
+                name, sep, model = part.partition("=")
+                if not sep:
+                    raise ValueError(f"{part.strip()!r} is not name=model")
+                pairs.append((name, model))
+    out = tuple((name.strip(), model.strip()) for name, model in pairs)
+    if any(not name or not model for name, model in out):
+        raise ValueError("every alias needs a deployment name and a model name")
+    return out
+
+
+def _nats_urls(value: Any) -> str:
+    urls = [u.strip() for u in str(value or "").split(",") if u.strip()]
+    if not urls or not all(re.match(r"^(nats|tls)://[^/\s]+$", u) for u in urls):
+        raise ValueError("must be nats://host:port (comma-separated for a cluster)")
+    return ",".join(urls)
+
+
+def _stream_name(value: Any) -> str:
+    text = str(value or "").strip()
+    if not re.match(r"^[A-Za-z0-9_-]{1,64}$", text):
+        raise ValueError("must be 1-64 letters, digits, _ or -")
+    return text
+
+
 def _path(value: Any) -> Path:
     text = str(value).strip()
     if not text:
@@ -166,6 +200,7 @@ def _part_of(default: Any, owner: str) -> Any:
 _HTTP = "receivers.otlp.protocols.http."
 _GRPC = "receivers.otlp.protocols.grpc."
 _PG = "exporters.postgres."
+_NATS = "exporters.postgres.sending_queue.nats."
 _AUTH = "extensions.pulse.auth."
 
 
@@ -217,6 +252,10 @@ class Settings:
         -1, "PULSE_MAPPING_WORKERS", "processors.genai.workers", _int_range(-1, 64),
         "processes that map OTLP exports; `-1`: one per CPU core but one (at most 4); "
         "`0`: map on the event loop")
+    model_aliases: tuple[tuple[str, str], ...] = _setting(
+        (), "PULSE_MODEL_ALIASES", "processors.genai.model_aliases", _aliases,
+        "deployment names priced as a known model (Azure): "
+        "`my-gpt4o-deployment=gpt-4o,...` (YAML: a mapping)", shown="(none)")
     prices_file: Path | None = _setting(
         None, "PULSE_PRICES_FILE", "processors.genai.prices_file", _optional_path,
         "YAML file of prices (USD per million tokens) for models genai-prices does not know")
@@ -244,6 +283,32 @@ class Settings:
         1024 * MiB, "PULSE_QUEUE_MAX_BYTES", _PG + "sending_queue.max_bytes",
         _int_range(MiB, 1024 * 1024 * MiB),
         "bound of the durable ingest queue on disk; when full, ingest answers 503")
+    read_database_url: str | None = _setting(
+        None, "PULSE_READ_DATABASE_URL", _PG + "read_endpoint", _optional_url,
+        "PostgreSQL URL of a read replica for the query routes and the dashboard (empty: the "
+        "primary)", shown="(empty)")
+    queue_backend: str = _setting(
+        "file", "PULSE_QUEUE_BACKEND", _PG + "sending_queue.backend", _choice("file", "nats"),
+        "`file`: the durable queue on local disk; `nats`: a shared NATS JetStream stream "
+        "(docs/architecture.md#deployment)")
+    nats_url: str = _setting(
+        "nats://127.0.0.1:4222", "PULSE_NATS_URL", _NATS + "url", _nats_urls,
+        "NATS server(s) for `nats` (comma-separated `nats://host:port`)")
+    nats_stream: str = _setting(
+        "PULSE_INGEST", "PULSE_NATS_STREAM", _NATS + "stream", _stream_name,
+        "JetStream stream name (its subject is `<name>.entries`)")
+    nats_replicas: int = _setting(
+        1, "PULSE_NATS_REPLICAS", _NATS + "replicas", _int_range(1, 5),
+        "stream replicas (3 on a 3-node JetStream cluster)")
+    nats_max_bytes: int = _setting(
+        1024 * MiB, "PULSE_NATS_MAX_BYTES", _NATS + "max_bytes", _int_range(MiB, 1 << 50),
+        "bound of the stream; when full, ingest answers 503")
+    nats_max_age_s: int = _setting(
+        0, "PULSE_NATS_MAX_AGE_S", _NATS + "max_age_s", _int_range(0, 365 * 86400),
+        "drop entries older than this, written or not (0: never; a non-zero age can lose data)")
+    nats_ack_wait_s: int = _setting(
+        30, "PULSE_NATS_ACK_WAIT_S", _NATS + "ack_wait_s", _int_range(1, 3600),
+        "entries a crashed writer held are redelivered after this many seconds")
     # --- extensions: data directory, default project, dashboard accounts --------------------
     data_dir: Path = _setting(
         Path(platformdirs.user_data_dir("pulse-bridge")), "PULSE_DATA_DIR",
@@ -262,21 +327,24 @@ class Settings:
     signin_account_limit: int = _setting(
         10, "PULSE_SIGNIN_ACCOUNT_LIMIT", _AUTH + "signin_account_limit",
         _int_range(1, 100_000), "failed sign-ins per account per 15 minutes (429 beyond)")
-    allow_signup: bool = _setting(
-        True, "PULSE_ALLOW_SIGNUP", _AUTH + "allow_signup", _parse_bool,
-        "allow `POST /dashboard/api/signup` (new users and projects)")
     trusted_proxies: tuple[str, ...] = _setting(
         (), "PULSE_TRUSTED_PROXIES", _AUTH + "trusted_proxies", _addresses,
         "addresses or networks of reverse proxies whose `X-Forwarded-For`/`-Proto` are believed "
         "(comma-separated); empty: forwarded headers are ignored, the client is the peer")
+    signup: str = _setting(
+        "first_account", "PULSE_SIGNUP", _AUTH + "signup",
+        _choice("first_account", "open", "closed"),
+        "who may sign up (the sign-up page and `POST /dashboard/api/signup`): `first_account` "
+        "(until the server has its first account, then closed), `open` or `closed`")
     trusted_origins: tuple[str, ...] = _setting(
         (), "PULSE_TRUSTED_ORIGINS", _AUTH + "trusted_origins", _origins,
         "extra origins allowed to make cookie-authenticated changes (comma-separated), "
         "e.g. a dashboard on another host")
     # --- service ---------------------------------------------------------------------------
     role: str = _setting(
-        "all", "PULSE_ROLE", "service.role", _choice("all", "api", "ingest"),
-        "`all`, `api` (query API only) or `ingest` (receivers + writer)")
+        "all", "PULSE_ROLE", "service.role", _choice("all", "api", "ingest", "writer"),
+        "`all`, `api` (query API only), `ingest` (receivers; with the `file` queue also the "
+        "writer) or `writer` (the writer loop only, `nats`)")
     shutdown_timeout_s: int = _setting(
         10, "PULSE_SHUTDOWN_TIMEOUT_S", "service.shutdown_timeout_s", _int_range(0, 3600),
         "on shutdown, drain the queue for at most this long (seconds)")

@@ -1,4 +1,4 @@
-"""Error kinds by meaning (DESIGN.md habit 12).
+"""Error kinds by meaning (docs/architecture.md §Errors by meaning).
 
 Code raises these; transports translate them, each in one place: ``http_status`` below is the HTTP
 status of each kind (used by the FastAPI exception handler), and ``pipeline/status.py`` is the

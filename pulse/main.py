@@ -1,6 +1,7 @@
-"""Composition root: builds every long-lived component in one ``AsyncExitStack`` (DESIGN.md
-habit 6) and wires the layers together by passing callables (habit 1). Nothing imports this module
-but ``cli`` (and the tests, which build the same pieces).
+"""Composition root: builds every long-lived component in one ``AsyncExitStack``
+(docs/architecture.md §Start-up and shutdown) and wires the layers together by passing callables
+(docs/architecture.md §Habits, 1). Nothing imports this module but ``cli`` (and the tests, which
+build the same pieces).
 
 Start order: database (embedded or external) -> migrations -> pool -> default project -> ingest
 pipeline (disk queue, mapping workers, writer loop) -> gRPC receiver -> HTTP app. Shutdown runs
@@ -8,7 +9,10 @@ the stack backwards (see ``serve``): stop accepting (HTTP, then gRPC), drain the
 within the deadline, close the mapping workers and the queue, the pool, the embedded PostgreSQL.
 
 Roles (``PULSE_ROLE``): ``all`` (default) runs everything; ``ingest`` runs the receivers and the
-pipeline without the query routes; ``api`` runs the query routes only (no pipeline at all).
+pipeline without the query routes (with the ``file`` queue also the writer loop; with ``nats``
+only the publishing side, so it keeps no local state); ``writer`` runs only the writer loop on
+the shared ``nats`` stream; ``api`` runs the query routes only (no pipeline at all), on the read
+replica when ``PULSE_READ_DATABASE_URL`` is set (docs/architecture.md#deployment).
 """
 
 from __future__ import annotations
@@ -31,20 +35,27 @@ import yaml
 from fastapi import FastAPI
 from psycopg_pool import AsyncConnectionPool
 
+from pulse import mapping
 from pulse.api.app import create_app
 from pulse.api.deps import KeyAuthenticator, Services, make_authenticator
 from pulse.api.security import AuthOptions
 from pulse.config import Settings
 from pulse.errors import ConfigError
 from pulse.pipeline import CONTENT_TYPE, IngestMetrics, Ingestor, Mapper, Store, WriterLoop
-from pulse.queue import FileQueue, IngestQueue
+from pulse.queue import FileQueue, IngestQueue, NatsOptions, NatsQueue
 from pulse.receivers.body import BodyLimits
 from pulse.receivers.inflight import InflightLimit
 from pulse.receivers.native import native_router
 from pulse.receivers.otlp_grpc import GrpcReceiver
 from pulse.receivers.otlp_http import otlp_router
 from pulse.storage import accounts, metric_points, prices, queries, writer
-from pulse.storage.db import EmbeddedPostgres, describe_url, ensure_database, open_pool
+from pulse.storage.db import (
+    EmbeddedPostgres,
+    describe_url,
+    ensure_database,
+    open_pool,
+    open_read_pool,
+)
 from pulse.storage.migrate import MigrationReport, migrate
 from pulse.storage.retention import RetentionJob
 
@@ -56,6 +67,7 @@ class Database:
     url: str
     pool: AsyncConnectionPool
     migrations: MigrationReport
+    read_pool: AsyncConnectionPool | None = None  # PULSE_READ_DATABASE_URL, for read routes
 
 
 @contextlib.asynccontextmanager
@@ -75,7 +87,19 @@ async def open_database(
         pool = open_pool(url, settings.db_pool_size)
         await pool.open(wait=True, timeout=30)
         stack.push_async_callback(pool.close)
-        yield Database(url, pool, report)
+        read_pool = None
+        if settings.read_database_url and settings.role in ("all", "api"):
+            read_pool = open_read_pool(settings.read_database_url, settings.db_pool_size)
+            try:
+                await read_pool.open(wait=True, timeout=30)
+            except Exception as exc:  # noqa: BLE001 - psycopg_pool raises PoolTimeout
+                await read_pool.close()
+                raise ConfigError(
+                    "Cannot connect to PULSE_READ_DATABASE_URL "
+                    f"{describe_url(settings.read_database_url)} ({exc.__class__.__name__})"
+                ) from exc
+            stack.push_async_callback(read_pool.close)
+        yield Database(url, pool, report, read_pool)
 
 
 @dataclass
@@ -92,24 +116,54 @@ class Pipeline:
 def storage_functions(pool: AsyncConnectionPool) -> Store:
     """The storage functions the pipeline writes through (it never imports ``storage``)."""
     return Store(
-        write_records=partial(writer.write_records, pool),
+        # record assembly: the pure merge (mapping) handed to storage, which never imports it
+        write_records=partial(writer.write_records, pool, merge=mapping.merge_trace_rows),
         write_points=partial(metric_points.write_metric_points, pool),
         write_dead_letters=partial(writer.write_dead_letters, pool),
     )
+
+
+def nats_options(settings: Settings) -> NatsOptions:
+    return NatsOptions(
+        url=settings.nats_url, stream=settings.nats_stream, replicas=settings.nats_replicas,
+        max_bytes=settings.nats_max_bytes, max_age_s=settings.nats_max_age_s,
+        ack_wait_s=settings.nats_ack_wait_s,
+    )
+
+
+def make_queue(settings: Settings, store: Store, queue_dir: Path | None) -> IngestQueue:
+    """The configured backend: the local file queue, or the shared NATS stream (a writer joins
+    its consumer and dead-letters poison entries; an ingest-only node only publishes)."""
+    if settings.queue_backend == "file":
+        if settings.role == "writer":
+            raise ConfigError("Invalid setting PULSE_ROLE: writer needs PULSE_QUEUE_BACKEND=nats"
+                              " (the file queue is drained by the node that owns it)")
+        return FileQueue(queue_dir or settings.queue_dir, max_bytes=settings.queue_max_bytes)
+
+    async def dead_letter(payload: bytes, reason: str) -> None:
+        await store.write_dead_letters([(None, "entry", payload.decode("utf-8", "replace"),
+                                         reason)])
+
+    return NatsQueue(nats_options(settings), consume=settings.role != "ingest",
+                     on_poison=dead_letter, name=f"pulse-bridge {settings.role}")
 
 
 @contextlib.asynccontextmanager
 async def ingest_pipeline(
     settings: Settings, pool: AsyncConnectionPool, queue_dir: Path | None = None
 ) -> AsyncIterator[Pipeline]:
-    """Disk queue, mapping workers and writer loop behind the Ingestor (roles all, ingest)."""
+    """Queue, mapping workers and writer loop behind the Ingestor, as the role needs them: all
+    (everything), ingest (no writer loop on nats), writer (the writer loop only), api (none)."""
     metrics = IngestMetrics()
     if settings.role == "api":
         yield Pipeline(metrics)
         return
     store = storage_functions(pool)
-    queue = FileQueue(queue_dir or settings.queue_dir, max_bytes=settings.queue_max_bytes)
-    mapper = Mapper(settings.mapping_worker_count, keep_generic=settings.keep_generic_spans)
+    queue = make_queue(settings, store, queue_dir)
+    receives = settings.role != "writer"
+    writes = settings.role != "ingest" or settings.queue_backend == "file"
+    mapper = Mapper(settings.mapping_worker_count if receives else 0,
+                    keep_generic=settings.keep_generic_spans, model_aliases=settings.model_aliases)
     loop = WriterLoop(
         queue, store, metrics,
         batch_entries=settings.writer_batch_entries,
@@ -118,10 +172,24 @@ async def ingest_pipeline(
     )
     # Shutdown order, by the order of entry: the writer loop exits first and drains the queue
     # (within shutdown_timeout_s; the rest stays queued for the next start), then the mapping
-    # workers stop, then the queue persists its ack position and closes.
-    async with queue, mapper, loop:
+    # workers stop, then the queue persists its ack position (or gives back what it holds to
+    # the NATS stream) and closes.
+    async with contextlib.AsyncExitStack() as stack:
+        await stack.enter_async_context(queue)
+        await stack.enter_async_context(mapper)
+        if writes:
+            await stack.enter_async_context(loop)
         metrics.track_queue(queue.depth, queue.bytes_used, queue.max_bytes)
-        yield Pipeline(metrics, Ingestor(queue, mapper, store, metrics), queue, loop)
+        if isinstance(queue, NatsQueue):
+            metrics.track_stream(lambda: queue.state)
+            if receives and queue.max_payload < settings.max_request_body_bytes:
+                log.warning(
+                    "NATS accepts messages of at most %d bytes (its max_payload): larger ingest"
+                    " requests get 413; raise max_payload in the nats-server configuration (up"
+                    " to 64 MiB) to accept PULSE_MAX_REQUEST_BODY_BYTES (%d)",
+                    queue.max_payload, settings.max_request_body_bytes)
+        ingestor = Ingestor(queue, mapper, store, metrics) if receives else None
+        yield Pipeline(metrics, ingestor, queue, loop if writes else None)
 
 
 async def read_back(
@@ -142,6 +210,8 @@ def _readiness(pool: AsyncConnectionPool, pipeline: Pipeline):
 
     async def queue() -> str | None:
         q = pipeline.queue
+        if isinstance(q, NatsQueue) and not q.connected:
+            return f"NATS: not connected to {q.options.url}"
         if q is not None and q.bytes_used() >= 0.95 * q.max_bytes:
             return f"ingest queue: full ({q.bytes_used()} of {q.max_bytes} bytes)"
         return None
@@ -149,7 +219,10 @@ def _readiness(pool: AsyncConnectionPool, pipeline: Pipeline):
     return [database, queue]
 
 
-def build_app(settings: Settings, pool: AsyncConnectionPool, pipeline: Pipeline) -> FastAPI:
+def build_app(
+    settings: Settings, pool: AsyncConnectionPool, pipeline: Pipeline,
+    read_pool: AsyncConnectionPool | None = None,
+) -> FastAPI:
     """The HTTP application for the configured role over an open pool and ingest pipeline."""
     keys = KeyAuthenticator(pool)
     authenticate = make_authenticator(keys)
@@ -159,6 +232,7 @@ def build_app(settings: Settings, pool: AsyncConnectionPool, pipeline: Pipeline)
         pool=pool,
         readiness=_readiness(pool, pipeline),
         metrics=lambda: (pipeline.metrics.render(), CONTENT_TYPE),
+        read_pool=read_pool,
     )
     ingest_routes = []
     if pipeline.ingestor is not None:  # roles all and ingest
@@ -170,11 +244,11 @@ def build_app(settings: Settings, pool: AsyncConnectionPool, pipeline: Pipeline)
         session_lifetime_s=settings.session_lifetime_s,
         signin_ip_limit=settings.signin_ip_limit,
         signin_account_limit=settings.signin_account_limit,
-        allow_signup=settings.allow_signup,
+        signup=settings.signup,
         trusted_origins=settings.trusted_origins,
     )
     app = create_app(
-        svc, authenticate, ingest_routes, read_routes=settings.role != "ingest",
+        svc, authenticate, ingest_routes, read_routes=settings.role in ("all", "api"),
         auth_options=auth_options,
     )
     app.add_middleware(
@@ -300,12 +374,12 @@ async def serve(
             if key is not None:
                 announce(key)
         await load_custom_prices(settings, db.pool)
-        if settings.role in ("all", "ingest"):  # one role deletes, the query API only reads
+        if settings.role != "api":  # the roles that write also delete; the query API only reads
             await stack.enter_async_context(
                 RetentionJob(db.pool, settings.retention_days, settings.retention_interval_s)
             )
         pipeline = await stack.enter_async_context(ingest_pipeline(settings, db.pool))
-        app = build_app(settings, db.pool, pipeline)
+        app = build_app(settings, db.pool, pipeline, db.read_pool)
         if pipeline.ingestor is not None and settings.grpc_enabled:
             receiver = grpc_receiver(settings, pipeline.ingestor, app.state.keys)
             try:

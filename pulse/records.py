@@ -1,12 +1,14 @@
-"""The two record types Pulse Bridge stores, and nothing else.
+"""The values passed between the layers: the two record kinds Pulse Bridge stores, OTLP metric
+points, and what authentication yields (:class:`ApiKeyInfo`, :class:`ProjectAccess`).
 
 A :class:`TraceRecord` is one LLM API call; a :class:`SpanRecord` is one piece of agent activity
-(tool use, agent run, prompt, session lifecycle). Both are frozen and typed, built by ``mapping``
-(from native JSON or OTLP) and consumed by ``storage``. JSON-valued fields hold plain Python JSON
-values (dict/list/str/int/float/bool/None) that are already safe for PostgreSQL ``jsonb`` (no NUL
-characters, no lone surrogates): ``mapping.values.clean_json`` guarantees that.
+(tool use, agent run, prompt, session lifecycle); a :class:`MetricPoint` is one OTLP data point.
+All are frozen and typed, built by ``mapping`` (from native JSON or OTLP) and consumed by
+``storage``. JSON-valued fields hold plain Python JSON values (dict/list/str/int/float/bool/None)
+that are already safe for PostgreSQL ``jsonb`` (no NUL characters, no lone surrogates):
+``mapping.jsonsafe.clean_json`` guarantees that (or :class:`RawJson` text, already cleaned).
 
-This module imports nothing from the project (DESIGN.md dependency rule).
+This module imports nothing from the project (docs/architecture.md §Dependency rule).
 """
 
 from __future__ import annotations
@@ -48,7 +50,7 @@ SPAN_SOURCES: tuple[str, ...] = (
     "codex",
     "opencode",
     "openclaw",
-    # OTel-derived spans: the convention family they were mapped from (MAPPING.md §10.2)
+    # OTel-derived spans: the convention family they were mapped from (docs/mapping.md §Targets)
     "otel_genai",
     "openinference",
     "openllmetry",
@@ -60,7 +62,8 @@ COST_SOURCES: tuple[str, ...] = ("client", "provider", "computed")
 
 @dataclass(frozen=True, slots=True)
 class OtelIdentity:
-    """Where an OTel-derived record came from, so a whole OTel trace can be rebuilt (SPEC.md §5).
+    """Where an OTel-derived record came from, so a whole OTel trace can be rebuilt
+    (docs/mapping.md §Targets).
 
     Ids are lowercase hex as on the wire (32 chars for trace ids, 16 for span ids).
     """
@@ -76,7 +79,7 @@ NO_OTEL = OtelIdentity()
 
 @dataclass(frozen=True, slots=True)
 class TraceRecord:
-    """One LLM call (SPEC.md §3 "Trace item"; row shape §4)."""
+    """One LLM call (docs/api.md §Trace item; row shape §Trace row)."""
 
     trace_id: UUID
     timestamp: datetime  # timezone-aware
@@ -97,11 +100,15 @@ class TraceRecord:
     session_id: str | None = None
     metadata: dict[str, JSON] = field(default_factory=dict)
     otel: OtelIdentity = NO_OTEL
+    assembly: dict[str, int] | None = None
+    """Record assembly: this piece's precedence rank for the fields it knows less well than a
+    complete record (e.g. ``{"timestamp": 0, "latency_ms": 0}`` for a log event of a span);
+    None for an ordinary record. Stored in a hidden column (docs/mapping.md)."""
 
 
 @dataclass(frozen=True, slots=True)
 class SpanRecord:
-    """One piece of agent activity (SPEC.md §3 "Span item"; row shape §4)."""
+    """One piece of agent activity (docs/api.md §Span item; row shape §Span row)."""
 
     span_id: UUID
     session_id: str
@@ -123,6 +130,7 @@ class SpanRecord:
     agent_name: str | None = None
     metadata: dict[str, JSON] = field(default_factory=dict)
     otel: OtelIdentity = NO_OTEL
+    assembly: dict[str, int] | None = None  # as TraceRecord.assembly
 
 
 Record: TypeAlias = TraceRecord | SpanRecord

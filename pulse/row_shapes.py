@@ -133,6 +133,8 @@ TRACES: tuple[Column, ...] = (
     _col("error", "jsonb", json="object"),
     _col("cost_cents", "numeric"),
     _col("metadata", "jsonb", False, json="object", empty={}),
+    # record assembly ranks (migration 015): hidden, read by the merge only
+    _col("assembly", "jsonb", json="object", returned=False),
     *_otel(),
     _INGESTED_AT,
 )
@@ -158,6 +160,8 @@ SPANS: tuple[Column, ...] = (
     _col("model", "text"),
     _col("agent_name", "text"),
     _col("metadata", "jsonb", False, json="object", empty={}),
+    # record assembly ranks (migration 015): hidden, read by the merge only
+    _col("assembly", "jsonb", json="object", returned=False),
     *_otel(),
     _INGESTED_AT,
 )

@@ -6,7 +6,7 @@
 # source package. We add a *temporary* deb-src entry for trixie, reusing the URI of the
 # machine's own apt sources (never hard-coded here), fetch the source with `apt-get source`,
 # build it against the local postgresql-server-dev-<major>, `make install`, add timescaledb to
-# shared_preload_libraries and restart the cluster. See DESIGN.md, "Storage notes".
+# shared_preload_libraries and restart the cluster. See docs/architecture.md §Storage.
 #
 # Idempotent: exits early when the extension is already available and preloaded.
 # Usage: scripts/install-timescaledb.sh   (as root; PG_MAJOR and PG_CLUSTER may be overridden)

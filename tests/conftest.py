@@ -193,6 +193,7 @@ def settings_for(backend: Backend) -> Settings:
     return Settings(
         database_url=backend.url, max_request_body_bytes=TEST_MAX_BODY,
         grpc_host="127.0.0.1", grpc_port=0, grpc_max_recv_msg_size_mib=4,
+        signup="open",  # the shared test server has many accounts; first_account: test_signup_page
     )
 
 

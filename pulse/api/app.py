@@ -1,4 +1,4 @@
-"""The FastAPI application: routers, and one error shape for every failure (DESIGN.md habit 11).
+"""The FastAPI application: routers, and one error shape for every failure (docs/api.md §Errors).
 
 ``create_app`` takes already-built services (pool, authenticator, extra routers such as the
 receivers' ingest routes) from ``main``; it builds nothing long-lived itself.

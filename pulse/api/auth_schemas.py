@@ -1,5 +1,5 @@
-"""Request and response bodies of the auth and dashboard routes (SPEC.md §2), as pydantic models
-so ``/openapi.json`` describes exactly what the routes accept and answer.
+"""Request and response bodies of the auth and dashboard routes (docs/api.md §Dashboard API), as
+pydantic models so ``/openapi.json`` describes exactly what the routes accept and answer.
 
 Text fields refuse NUL characters and lone surrogates (PostgreSQL and UTF-8 cannot store them),
 so hostile input is a 400, never a database error.
@@ -39,7 +39,7 @@ Role = Literal["admin", "user"]
 
 
 def iso(value: datetime | None) -> str | None:
-    """UTC with milliseconds, like every timestamp of the API (SPEC.md §4)."""
+    """UTC with milliseconds, like every timestamp of the API (docs/api.md §Conventions)."""
     if value is None:
         return None
     value = value.astimezone(UTC)
@@ -77,6 +77,10 @@ class NewUserBody(_In):
     name: Name | None = None
     password: NewPassword | None = None
     role: Role = "user"
+
+
+class RoleBody(_In):
+    role: Role
 
 
 class ErrorBody(BaseModel):

@@ -1,4 +1,4 @@
-"""Request dependencies: API-key authentication (SPEC.md §2, data plane), dashboard sessions
+"""Request dependencies: API-key authentication (docs/api.md §API keys), dashboard sessions
 (cookie ``better-auth.session_token`` + ``X-Project-Id``) and the app's services.
 
 ``Services`` is what ``main`` hands the app (the pool, readiness probes). ``make_authenticator``
@@ -32,6 +32,13 @@ class Services:
     readiness: list[ReadinessProbe] = field(default_factory=list)
     # Prometheus exposition of the ingest path: (body, content type); None when not collected.
     metrics: Callable[[], tuple[bytes, str]] | None = None
+    # a read replica (PULSE_READ_DATABASE_URL) for the query routes and the dashboard's pages;
+    # accounts, sessions and keys stay on the primary (they write)
+    read_pool: AsyncConnectionPool | None = None
+
+    @property
+    def reads(self) -> AsyncConnectionPool:
+        return self.read_pool or self.pool
 
 
 def services(request: Request) -> Services:
@@ -50,12 +57,12 @@ def bearer_token(request: Request) -> str:
 class KeyAuthenticator:
     """API key -> project, asking the database every time it is reachable.
 
-    SPEC.md §7: while the database is down, ingest keeps accepting into the local queue. Keys
-    cannot be checked then, so the authenticator remembers keys it verified recently (by hash,
-    bounded, for ``remember_s``) and accepts those during an outage only. While the database is
-    up every request is checked against it, so revocation takes effect immediately. After a
-    failure the database is not asked again for ``retry_after_s`` (a request must not wait for
-    the pool's connect timeout each time).
+    docs/api.md §API keys: while the database is down, ingest keeps accepting into the local queue.
+    Keys cannot be checked then, so the authenticator remembers keys it verified recently (by hash,
+    bounded, for ``remember_s``) and accepts those during an outage only. While the database is up
+    every request is checked against it, so revocation takes effect immediately. After a failure the
+    database is not asked again for ``retry_after_s`` (a request must not wait for the pool's
+    connect timeout each time).
     """
 
     def __init__(
@@ -113,7 +120,6 @@ def make_authenticator(
         info = await keys.check(bearer_token(request))
         if info is None:
             raise Unauthorized("Invalid API key")
-        request.state.api_key = info
         return info
 
     return authenticate
@@ -165,7 +171,7 @@ async def project_access(
 
 
 async def project_admin(access: ProjectAccess = Depends(project_access)) -> ProjectAccess:
-    """Key and user management need the admin role (SPEC.md §2)."""
+    """Key and user management need the admin role (docs/api.md §Projects and roles)."""
     if access.role != "admin":
         raise Forbidden("Forbidden: admin role required")
     return access

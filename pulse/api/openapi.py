@@ -73,15 +73,18 @@ _DATE = {"type": "string", "description": "ISO 8601, epoch seconds/ms, or YYYY-M
 PAGING = [_q("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
           _q("offset", {"type": "integer", "minimum": 0})]
 DATES = [_q("date_from", _DATE), _q("date_to", _DATE)]
+_SEARCH = _q("q", {"type": "string", "maxLength": 256, "description":
+                   "full-text search (web search syntax: words, \"a phrase\", -word, or)"})
 TRACE_QUERY = [_q("session_id", _TEXT), _q("provider", _TEXT), _q("model", _TEXT),
-               _q("status", {"enum": ["success", "error"]}), *DATES, *PAGING]
+               _q("status", {"enum": ["success", "error"]}), _SEARCH, *DATES, *PAGING]
 SPAN_QUERY = [_q("session_id", _TEXT), _q("source", _TEXT), _q("kind", _TEXT),
-              _q("tool_name", _TEXT), _q("status", _TEXT), *DATES, *PAGING]
+              _q("tool_name", _TEXT), _q("status", _TEXT), _SEARCH, *DATES, *PAGING]
 SESSION_QUERY = [_q("limit", {"type": "integer", "minimum": 1, "maximum": 10000}),
                  _q("offset", {"type": "integer", "minimum": 0})]
 
 ITEMS = {"type": "array", "maxItems": 100, "items": {"type": "object"},
-         "description": "SPEC.md §3 items (snake_case); one invalid item rejects the batch"}
+         "description": "docs/api.md §Trace item / §Span item (snake_case); "
+                        "one invalid item rejects the batch"}
 QUEUED = {"type": "object", "required": ["status", "count"],
           "properties": {"status": {"const": "queued"}, "count": {"type": "integer"}}}
 
@@ -140,7 +143,7 @@ def _describe(path: str, method: str, op: dict) -> None:
     if read:
         params, status, schema = read
         op.setdefault("parameters", []).extend(params)
-        op["responses"][status] = _json_response("Rows, camelCase (SPEC.md §4)", schema)
+        op["responses"][status] = _json_response("Rows, camelCase (docs/api.md §Rows)", schema)
     if "{" in path:
         codes.append(404)
     if (method, path) in INGEST:

@@ -1,4 +1,4 @@
-"""Query-string parsing with the exact errors of SPEC.md §4.
+"""Query-string parsing with the exact errors of docs/api.md §Conventions.
 
 Dates accept ISO 8601 (a naive value is UTC), epoch seconds or milliseconds (digits; below 1e12
 means seconds) and ``YYYY-MM-DD`` (start of day for ``date_from``, end of day for ``date_to``).

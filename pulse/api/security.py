@@ -1,5 +1,6 @@
-"""Abuse resistance for the dashboard and auth routes (SPEC.md §2): options, sign-in rate limits,
-the session cookie, and one ASGI middleware for Origin checks, body limits and security headers.
+"""Abuse resistance for the dashboard and auth routes
+(docs/api.md §Browser protections, §Throttles): options, sign-in rate limits, the session cookie,
+and one ASGI middleware for Origin checks, body limits and security headers.
 
 * **Origin check**: a state-changing request (POST/PUT/PATCH/DELETE) to ``/api/auth/*`` or
   ``/dashboard/*`` that carries an ``Origin`` (or, failing that, ``Referer``) naming another
@@ -56,10 +57,9 @@ class AuthOptions:
     signin_account_limit: int = 10  # failed sign-ins per account per window
     signin_account_window_s: int = 900
     signup_ip_limit: int = 10  # sign-ups per IP per hour
-    allow_signup: bool = True
+    signup: str = "first_account"  # first_account | open | closed (PULSE_SIGNUP)
     trusted_origins: tuple[str, ...] = ()  # e.g. ("https://pulse.example.com",)
     max_json_body_bytes: int = 64 * 1024
-    login_link_s: int = 120
 
 
 class RateLimiter:

@@ -14,12 +14,15 @@ Inside the package:
   ``trace_builder`` / ``span_builder`` / ``assemble`` (records), ``signals`` (entry points);
 * ``usage`` / ``cost`` / ``pricing`` / ``finish`` / ``providers`` - normalisation shared by all
   paths; ``otlp_metrics`` - OTLP metric points; ``attrs`` / ``content`` / ``jsonsafe`` /
-  ``timestamps`` - small shared helpers.
+  ``timestamps`` - small shared helpers; ``merge`` - the field-by-field merge of two pieces of
+  one trace row (record assembly; storage gets it as a callback from ``main``).
 
 The names below are the package's public surface: every other layer imports mapping through
 them only (never a module inside the package), so the package can be reorganised freely.
 """
 
+from pulse.mapping.cost import current_aliases, set_model_aliases
+from pulse.mapping.merge import merge_trace_rows
 from pulse.mapping.native import parse_json_array, spans_from_json, traces_from_json
 from pulse.mapping.otlp.decode import (
     decode_logs_request,
@@ -30,13 +33,16 @@ from pulse.mapping.signals import MappingResult, map_logs, map_metrics, map_trac
 
 __all__ = [
     "MappingResult",
+    "current_aliases",
     "decode_logs_request",
     "decode_metrics_request",
     "decode_traces_request",
     "map_logs",
     "map_metrics",
     "map_traces",
+    "merge_trace_rows",
     "parse_json_array",
+    "set_model_aliases",
     "spans_from_json",
     "traces_from_json",
 ]

@@ -13,7 +13,7 @@ from uuid import UUID
 from pulse.mapping.cost import Reported, trace_cost
 from pulse.mapping.jsonsafe import clean_json, clean_str
 from pulse.mapping.otlp.items import Item
-from pulse.mapping.timestamps import from_unix_nanos
+from pulse.mapping.timestamps import from_unix_nanos, whole_ms
 from pulse.mapping.usage import Usage
 from pulse.records import OtelIdentity, SpanRecord, TraceRecord
 
@@ -42,10 +42,9 @@ def assemble_trace(
     """One TraceRecord: cost by :func:`~pulse.mapping.cost.trace_cost` (``metadata.cost_source``
     says which), every string and JSON value cleaned, status from ``error``."""
     timestamp = from_unix_nanos(start_ns if start_ns is not None else item.start_ns)
-    model = fields.get("model_used") or model_requested
-    cost, cost_source = trace_cost(reported, provider, model, usage, timestamp)
-    if cost_source:
-        metadata = {**metadata, "cost_source": cost_source}
+    cost = trace_cost(reported, provider, fields.get("model_used"), model_requested, usage,
+                      timestamp)
+    metadata = {**metadata, **cost.metadata()}
     error = fields.pop("error", None)
     strings = {k: clean_str(v) if isinstance(v, str) else v for k, v in fields.items()}
     return TraceRecord(
@@ -55,11 +54,11 @@ def assemble_trace(
         model_requested=clean_str(model_requested),
         request_body=clean_json(request_body if request_body is not None else EMPTY_REQUEST),
         status="error" if error else "success",
-        latency_ms=max(float(latency_ms), 0.0),
+        latency_ms=whole_ms(latency_ms),
         input_tokens=usage.input,
         output_tokens=usage.output,
         error=clean_json(error) if error else None,
-        cost_cents=cost,
+        cost_cents=cost.cents,
         metadata=clean_json(metadata),
         otel=otel_identity(item),
         **{k: clean_json(v) if isinstance(v, (dict, list)) else v for k, v in strings.items()},

@@ -22,7 +22,7 @@ from pulse.errors import InvalidInput
 from pulse.mapping.cost import MAX_COST_CENTS, NOT_REPORTED, trace_cost
 from pulse.mapping.jsonsafe import INT64_MAX, clean_json, clean_str
 from pulse.mapping.providers import CANONICAL_PROVIDERS, canonical_provider
-from pulse.mapping.timestamps import parse_rfc3339
+from pulse.mapping.timestamps import parse_rfc3339, whole_ms
 from pulse.mapping.usage import Usage, make_usage
 from pulse.records import SPAN_KINDS, SPAN_SOURCES, SpanRecord, TraceRecord
 
@@ -286,12 +286,13 @@ def _trace(v: dict[str, Any]) -> TraceRecord:
     if cost is not None:  # kept exactly as sent; the client may say it came from the provider
         source = metadata.get("cost_source")
         reported = (Decimal(repr(cost)), source if source in ("client", "provider") else "client")
-    model = v.get("model_used") or v["model_requested"]
+    v["latency_ms"] = whole_ms(v["latency_ms"])
     usage = native_usage(v, metadata)
-    cost_cents, source = trace_cost(reported, v["provider"], model, usage, v["timestamp"])
-    if source:
-        metadata["cost_source"] = source
-    return TraceRecord(**v, cost_cents=cost_cents, metadata=metadata)
+    cost = trace_cost(reported, v["provider"], v.get("model_used"), v["model_requested"], usage,
+                      v["timestamp"])
+    metadata.pop("cost_missing", None)  # ours to say, not the client's
+    metadata.update(cost.metadata())
+    return TraceRecord(**v, cost_cents=cost.cents, metadata=metadata)
 
 
 def _int_or_zero(value: Any) -> int:

@@ -84,6 +84,11 @@ def price_cents(
     flat = _flat_prices(prices_provider, model, day)
     if flat is not None and _flat_applies(flat, cache_read, cache_write):
         usd = _flat_cost(flat, input_tokens, tokens_out, cache_read, cache_write)
+    elif flat is None and _unknown(prices_provider, model, day):
+        usd = _book_cost(prices, provider, model, input_tokens, tokens_out, cache_read,
+                         cache_write)
+        if usd is None:
+            return None
     else:
         try:
             usd = _calc(tokens, model, prices_provider, at).total_price
@@ -137,6 +142,18 @@ def _flat_prices(provider_id: str | None, model: str, day: date) -> dict[str, De
     if not all(isinstance(v, (Decimal, int, float)) for v in prices.values()):
         return None  # tiered prices (e.g. long-context surcharges): let genai-prices do it
     return {k: Decimal(str(v)) for k, v in prices.items()}
+
+
+@lru_cache(maxsize=4096)
+def _unknown(provider_id: str | None, model: str, day: date) -> bool:
+    """Whether genai-prices has no price for the model (cached: the cost rule tries several
+    names per call, and a miss costs a full lookup)."""
+    at = datetime(day.year, day.month, day.day, 12, tzinfo=UTC)
+    try:
+        _calc(PricesUsage(input_tokens=1, output_tokens=1), model, provider_id, at)
+    except (LookupError, ValueError):
+        return True
+    return False
 
 
 def _flat_applies(prices: Mapping[str, Decimal], cache_read: int, cache_write: int) -> bool:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
@@ -28,6 +28,7 @@ from pulse.mapping.families.base import DROP, FOLD, TRACE, Decision
 from pulse.mapping.families.claude_code import logs as claude_code_logs
 from pulse.mapping.families.claude_code import spans as claude_code_spans
 from pulse.mapping.families.otel_genai import DETAILS_EVENT, LEGACY_EVENTS
+from pulse.mapping.merge import LOG_OF_SPAN
 from pulse.mapping.otlp.items import Item, Rejects, log_items, span_items
 from pulse.mapping.otlp_metrics import map_metric_points
 from pulse.mapping.span_builder import build_span
@@ -154,7 +155,10 @@ def map_logs(req: ExportLogsServiceRequest) -> MappingResult:
         dropped += more_dropped
     for item in details:
         try:
-            traces.append(build_trace(item, "otel_genai", {}))
+            trace = build_trace(item, "otel_genai", {})
+            if item.trace_id and item.span_id:  # a piece of its span's row (record assembly)
+                trace = replace(trace, assembly=LOG_OF_SPAN)
+            traces.append(trace)
         except Exception as exc:
             log.warning("OTLP log record could not be mapped", exc_info=True)
             rejects.failed("log record", exc)

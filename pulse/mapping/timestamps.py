@@ -6,6 +6,7 @@ can turn it into a validation message or a counted rejection.
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -64,3 +65,18 @@ def from_unix_nanos(nanos: int) -> datetime:
         return datetime.fromtimestamp(seconds, tz=UTC) + timedelta(microseconds=rem // 1000)
     except (OverflowError, OSError, ValueError) as exc:
         raise ValueError("timestamp out of range") from exc
+
+
+def whole_ms(value: float) -> int:
+    """A trace's latency as stored and returned on every path: whole milliseconds, half up
+    (OTel spans time in nanoseconds, the Pulse SDKs send integers; one type for ``latencyMs``)."""
+    return max(math.floor(value + 0.5), 0)
+
+
+MAX_DURATION_MS = 10**12  # ~31 years, as the native API's bound
+
+
+def duration_ms(value: int | None) -> int | None:
+    """A reported ``duration_ms`` we can time a record by: None when absent, negative or absurd
+    (a negative one would put the start after the end, past what a timestamp can hold)."""
+    return value if value is not None and 0 <= value <= MAX_DURATION_MS else None

@@ -87,7 +87,7 @@ def build_trace(item: Item, family: str, by_span: Mapping[str, Item]) -> TraceRe
     picked = pick_content(item)
     prov, raw_provider, provider_extra = provider(a)
     requested = model_requested(a, picked.request)
-    used = model_used(a, picked.response) or requested
+    used = model_used(a, picked.response)
     anthropic = prov == "anthropic" or "claude" in (used or requested or "").lower()
     usage = usage_from_attrs(a, anthropic_native=anthropic)
     finish, finish_raw_text = finish_reason(_finish_raw(a, picked))

@@ -4,7 +4,7 @@ It takes either an OTLP export exactly as received (:class:`OtlpExport`: signal,
 media type; decoded and mapped once, in a mapping worker) or native records a receiver has
 already validated, and returns an :class:`Outcome` once they are durable.
 
-Durability contract (docs/architecture.md, "The ingest path"):
+Durability contract (docs/architecture.md §Ingest path):
 
 * ``wait="durable"`` (``/async`` routes and OTLP): appended to the ingest queue and fsync'd
   (group commit); the writer loop stores them shortly after. A full queue raises ``Overloaded``
@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
 
-from pulse.errors import InvalidInput, Overloaded, PayloadTooLarge
+from pulse.errors import InvalidInput, Overloaded, PayloadTooLarge, Retryable
 from pulse.pipeline import codec
 from pulse.pipeline.mapper import Mapped, Mapper
 from pulse.pipeline.store import Store
@@ -107,6 +107,9 @@ class Ingestor:
             raise
         except PayloadTooLarge:
             self.reject("too_large", kept)
+            raise
+        except Retryable:  # not now: NATS or the database unreachable, shutting down
+            self.reject("unavailable", kept)
             raise
         for signal, count in (("traces", mapped.traces), ("spans", mapped.spans),
                               ("metric_points", mapped.points)):

@@ -29,12 +29,14 @@ from uuid import UUID
 
 from pulse.errors import InvalidInput, PulseError, Retryable
 from pulse.mapping import (
+    current_aliases,
     decode_logs_request,
     decode_metrics_request,
     decode_traces_request,
     map_logs,
     map_metrics,
     map_traces,
+    set_model_aliases,
 )
 from pulse.pipeline import codec
 
@@ -95,6 +97,12 @@ def _warm() -> bool:
 PARENT_POLL_S = 0.5
 
 
+def _init_worker(parent: int, aliases) -> None:
+    """Worker initializer: the parent watchdog and the model aliases."""
+    _watch_parent(parent)
+    set_model_aliases(aliases)
+
+
 def _watch_parent(parent: int) -> None:
     """Worker initializer: exit this process once ``parent`` is no longer its parent (it died
     and the worker was re-parented). Polling ``getppid`` works for any way the parent ends and
@@ -112,16 +120,28 @@ def _watch_parent(parent: int) -> None:
 class Mapper:
     """Runs :func:`map_export` inline or in ``workers`` processes (an async context manager)."""
 
-    def __init__(self, workers: int = 0, *, keep_generic: bool = False) -> None:
+    def __init__(
+        self,
+        workers: int = 0,
+        *,
+        keep_generic: bool = False,
+        model_aliases: tuple[tuple[str, str], ...] = (),
+    ) -> None:
         self.workers = workers
         self.keep_generic = keep_generic
+        self.model_aliases = model_aliases
         self._pool: ProcessPoolExecutor | None = None
+        self._aliases_before: tuple[tuple[str, str], ...] = ()
 
     async def __aenter__(self) -> Mapper:
+        # Pricing aliases are process-wide mapping configuration (pulse/mapping/cost.py): set
+        # here for inline mapping and the native routes, and in each worker by its initializer.
+        self._aliases_before = current_aliases()
+        set_model_aliases(self.model_aliases)
         if self.workers > 0:
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=_watch_parent, initargs=(os.getpid(),),
+                initializer=_init_worker, initargs=(os.getpid(), self.model_aliases),
             )
             loop = asyncio.get_running_loop()
             # start every worker now (imports take ~1 s), not on the first request
@@ -133,6 +153,7 @@ class Mapper:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
+        set_model_aliases(self._aliases_before)
 
     async def map(self, signal: str, body: bytes, content_type: str, project_id: UUID) -> Mapped:
         """Map one export; raises the mapping's ``PulseError`` (e.g. InvalidInput) unchanged."""

@@ -9,6 +9,7 @@ ingest-to-commit lag. (Named ``telemetry`` so that no two modules of the project
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -60,6 +61,22 @@ class IngestMetrics:
         self.queue_depth.set_function(depth)
         self.queue_bytes.set_function(used)
         self.queue_max_bytes.set(bound)
+
+    def track_stream(self, state: Callable[[], Any]) -> None:
+        """The NATS stream's last sample (``queue.StreamState``), registered only with the
+        ``nats`` backend: whether this node is connected, what no writer has received yet
+        (consumer lag), what writers hold un-acked, and how often entries were redelivered."""
+        for name, doc, attr in (
+            ("pulse_nats_connected", "1 when connected to NATS", "connected"),
+            ("pulse_nats_consumer_pending", "Stream entries not yet delivered to a writer",
+             "consumer_pending"),
+            ("pulse_nats_consumer_ack_pending", "Entries delivered to writers, not yet acked",
+             "consumer_ack_pending"),
+            ("pulse_nats_redelivered", "Entries delivered more than once (writer lost)",
+             "redelivered"),
+        ):
+            gauge = Gauge(name, doc, registry=self.registry)
+            gauge.set_function(lambda attr=attr: float(getattr(state(), attr)))
 
     def render(self) -> bytes:
         return generate_latest(self.registry)

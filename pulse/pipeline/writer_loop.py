@@ -1,4 +1,4 @@
-"""Drains the ingest queue into storage (docs/architecture.md, "The ingest path").
+"""Drains the ingest queue into storage (docs/architecture.md §Ingest path).
 
 One task reads batches from the queue (by size, or whatever arrived within ``linger_s``), writes
 their records and metric points through the storage functions passed in (idempotent writes:

@@ -2,13 +2,17 @@
 
 ``IngestQueue`` (``interface``) is the whole contract the pipeline relies on; ``FileQueue``
 (``file``, with ``segment``/``recovery``/``append``/``consume``) is the production backend on
-local disk, ``MemoryQueue`` (``memory``) its in-memory twin. A queue stores opaque payloads
-(the pipeline's codec decides what they hold); this package imports nothing but ``errors``.
+local disk, ``MemoryQueue`` (``memory``) its in-memory twin, ``NatsQueue`` (``nats_queue``,
+``nats_stream``) the shared NATS JetStream backend of scaled-out deployments. A queue stores
+opaque payloads (the pipeline's codec decides what they hold); this package imports nothing of
+the project but ``errors``.
 """
 
 from pulse.queue.file import FileQueue
 from pulse.queue.interface import IngestQueue, QueueClosed, QueueEntry
 from pulse.queue.memory import MemoryQueue
+from pulse.queue.nats_queue import NatsQueue
+from pulse.queue.nats_stream import NatsOptions, StreamState
 from pulse.queue.recovery import QueueLocked
 from pulse.queue.segment import HEADER
 
@@ -17,7 +21,10 @@ __all__ = [
     "FileQueue",
     "IngestQueue",
     "MemoryQueue",
+    "NatsOptions",
+    "NatsQueue",
     "QueueClosed",
     "QueueEntry",
     "QueueLocked",
+    "StreamState",
 ]

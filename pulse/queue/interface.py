@@ -1,6 +1,6 @@
 """What the ingest path needs from a queue: ``IngestQueue``, small enough for other backends.
 
-Contract (docs/architecture.md, "The ingest path"):
+Contract (docs/architecture.md §Ingest path):
 
 * ``append(payload)`` returns the entry's sequence number once the entry is durable; the ingest
   path answers the client only after that. A full queue raises ``errors.Overloaded`` (with a

@@ -1,5 +1,5 @@
-"""Projects, API keys, users and project memberships (SPEC.md §2). Browser sessions, password
-hashing and one-time login links live in :mod:`pulse.storage.auth_sessions`.
+"""Projects, API keys, users and project memberships (docs/api.md §Projects and roles). Browser
+sessions, password hashing and one-time login links live in :mod:`pulse.storage.auth_sessions`.
 
 API keys look like ``pulse_sk_<43 url-safe chars>`` (256 random bits). Only their SHA-256 is
 stored, with a short display prefix; the plaintext exists once, in the return value of
@@ -172,6 +172,14 @@ class EmailTaken(Exception):
     """A user with this email (case-insensitively) already exists."""
 
 
+class SignupClosed(Exception):
+    """Sign-up for the first account only, and an account exists already."""
+
+
+class LastAdmin(Exception):
+    """The change would leave the project without an admin."""
+
+
 async def _fetch(conn: Conn, sql_text: str, args: tuple) -> list[dict[str, Any]]:
     if isinstance(conn, AsyncConnection):
         async with conn.cursor(row_factory=dict_row) as cur:
@@ -208,11 +216,6 @@ async def user_by_email(conn: Conn, email: str) -> dict[str, Any] | None:
         conn, f"SELECT {_USER_COLUMNS} FROM pulse.users WHERE lower(email) = lower(%s)",
         (email.strip(),),
     )
-
-
-async def get_user(conn: Conn, user_id: uuid.UUID) -> dict[str, Any] | None:
-    return await _fetch_one(conn, f"SELECT {_USER_COLUMNS} FROM pulse.users WHERE id = %s",
-                            (user_id,))
 
 
 async def add_member(conn: Conn, project_id: uuid.UUID, user_id: uuid.UUID, role: str) -> bool:
@@ -282,11 +285,26 @@ async def create_owned_project(
         return await create_key(conn, project_id, "Default Key")
 
 
+# Serialises "first account only" sign-ups: two at once cannot both see an empty users table.
+_SIGNUP_LOCK = 0x5055_4C53_4955  # "PULSIU"
+
+
+async def has_users(pool: AsyncConnectionPool) -> bool:
+    return await _fetch_one(pool, "SELECT 1 AS x FROM pulse.users LIMIT 1", ()) is not None
+
+
 async def signup(
-    pool: AsyncConnectionPool, email: str, name: str, password_hash: str, project_name: str
+    pool: AsyncConnectionPool, email: str, name: str, password_hash: str, project_name: str,
+    first_only: bool = False,
 ) -> NewKey | None:
-    """User + project + admin membership + "Default Key" atomically; None if the email is taken."""
+    """User + project + admin membership + "Default Key" atomically; None if the email is taken.
+    ``first_only``: raise :class:`SignupClosed` when any user exists (checked under a lock)."""
     async with pool.connection() as conn, conn.transaction():
+        if first_only:
+            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_SIGNUP_LOCK,))
+            cur = await conn.execute("SELECT 1 FROM pulse.users LIMIT 1")
+            if await cur.fetchone() is not None:
+                raise SignupClosed()
         try:
             user_id = await create_user(conn, email, name, password_hash)
         except EmailTaken:
@@ -337,3 +355,52 @@ async def revoke_project_key(
             (project_id, key_id),
         )
         return cur.rowcount == 1
+
+
+# -- members ---------------------------------------------------------------------------------
+
+
+async def _admins_after(conn, project_id: uuid.UUID, user_id: uuid.UUID) -> tuple[str | None, int]:
+    """(the user's role, admins other than the user), with the project's memberships locked."""
+    cur = await conn.execute(
+        "SELECT user_id, role FROM pulse.memberships WHERE project_id = %s FOR UPDATE",
+        (project_id,))
+    rows = await cur.fetchall()
+    role = next((r for u, r in rows if u == user_id), None)
+    return role, sum(1 for u, r in rows if r == "admin" and u != user_id)
+
+
+async def set_member_role(
+    pool: AsyncConnectionPool, project_id: uuid.UUID, user_id: uuid.UUID, role: str
+) -> bool:
+    """Change a member's role; False when not a member. Raises :class:`LastAdmin` when it would
+    demote the project's last admin."""
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {ROLES}")
+    async with pool.connection() as conn, conn.transaction():
+        current, other_admins = await _admins_after(conn, project_id, user_id)
+        if current is None:
+            return False
+        if current == "admin" and role != "admin" and other_admins == 0:
+            raise LastAdmin()
+        await conn.execute(
+            "UPDATE pulse.memberships SET role = %s WHERE project_id = %s AND user_id = %s",
+            (role, project_id, user_id))
+        return True
+
+
+async def remove_member(
+    pool: AsyncConnectionPool, project_id: uuid.UUID, user_id: uuid.UUID
+) -> bool:
+    """Remove a member (the account stays); False when not a member. Raises
+    :class:`LastAdmin` for the project's last admin."""
+    async with pool.connection() as conn, conn.transaction():
+        current, other_admins = await _admins_after(conn, project_id, user_id)
+        if current is None:
+            return False
+        if current == "admin" and other_admins == 0:
+            raise LastAdmin()
+        await conn.execute(
+            "DELETE FROM pulse.memberships WHERE project_id = %s AND user_id = %s",
+            (project_id, user_id))
+        return True

@@ -1,4 +1,5 @@
-"""LLM-call analytics (``GET /v1/analytics``, SPEC.md §4) over rollups plus raw edges.
+"""LLM-call analytics (``GET /v1/analytics``, docs/api.md §LLM analytics) over rollups plus raw
+edges.
 
 A range ``[date_from, date_to]`` (inclusive) is cut into segments: raw rows of ``pulse.traces``
 for the partial hours at both edges, ``pulse.llm_usage_hourly`` for whole hours, and

@@ -1,9 +1,12 @@
-"""Agent-activity analytics (``GET /v1/analytics/spans``, SPEC.md §4) over rollups + raw edges.
+"""Agent-activity analytics (``GET /v1/analytics/spans``, docs/api.md §Span analytics) over rollups
++ raw edges.
 
 Units: a tool call is ONE unit however many of its events arrived - Claude Code hook spans send
 ``pre_tool_use`` and ``post_tool_use`` rows sharing a ``tool_use_id`` (OTel-derived spans share one
 span id, so they are one row already). A tool call's duration is its ``duration_ms`` or, when
 absent, the time between its first and last event. Every other span is a unit of its own.
+A sub-agent run from Claude Code hooks (``subagent_start`` + ``subagent_stop`` sharing
+``metadata.agent_id``) is ONE agent run in ``agentRuns``.
 ``avgDurationMs``, ``successRate``/``errorRate`` and ``topTools`` are over units; ``totalSpans``,
 ``spansByKind``/``BySource``/``OverTime`` count raw rows. Everything is computed over the rows
 inside the range only (a tool call with one event in range counts with that event alone).
@@ -129,6 +132,21 @@ SELECT avg(d) FROM (
 ) x
 """
 
+# A sub-agent from Claude Code hooks (the Pulse CLI) arrives as two agent_run rows,
+# subagent_start and subagent_stop, sharing metadata.agent_id: one run. The rollups count rows,
+# so the stops whose start is also in the range are subtracted on read (a stop without its start
+# in the range still counts: it is the only trace of that run there).
+_PAIRED_STOPS = """
+SELECT count(*) FROM pulse.spans s
+WHERE s.project_id = %(p)s AND s.kind = 'agent_run' AND s.event_type = 'subagent_stop'
+  AND s."timestamp" >= %(f)s AND s."timestamp" < %(e)s AND s.metadata ? 'agent_id'
+  AND EXISTS (
+    SELECT 1 FROM pulse.spans t
+    WHERE t.project_id = %(p)s AND t.session_id = s.session_id AND t.kind = 'agent_run'
+      AND t.event_type = 'subagent_start' AND t.metadata->'agent_id' = s.metadata->'agent_id'
+      AND t."timestamp" >= %(f)s AND t."timestamp" < %(e)s)
+"""
+
 # Retention deletes raw rows before its cutoff but keeps tool calls and session summaries that
 # straddle it (with their first event before it). No raw row is older than the project's oldest
 # span, so starting the range there changes nothing in the raw computation, and such calls and
@@ -177,9 +195,10 @@ async def span_analytics(
             await conn.execute(_UNITS, args)
         ).fetchone()
         (avg_s,) = await (await conn.execute(_SESSIONS, args)).fetchone()
+        (paired,) = await (await conn.execute(_PAIRED_STOPS, args)).fetchone()
     return {
         "totalSpans": int(total),
-        "agentRuns": int(runs),
+        "agentRuns": int(runs) - int(paired),
         "toolCalls": int(tools),
         "avgSessionDurationMs": float(avg_s or 0),
         "avgDurationMs": float(dur_sum) / int(dur_n) if dur_n else 0.0,

@@ -1,5 +1,5 @@
-"""Credentials of people (SPEC.md §2, dashboard): argon2id password hashes, browser sessions and
-one-time login links.
+"""Credentials of people (docs/api.md §Dashboard sessions): argon2id password hashes, browser
+sessions and one-time login links.
 
 * Passwords: argon2id (argon2-cffi's RFC 9106 low-memory profile). Hashing is CPU- and
   memory-heavy, so it runs in a worker thread, at most ``MAX_PARALLEL_HASHES`` at a time (a flood
@@ -118,16 +118,6 @@ async def revoke_session(pool: AsyncConnectionPool, token: str) -> bool:
             (hash_token(token),),
         )
         return cur.rowcount == 1
-
-
-async def revoke_user_sessions(pool: AsyncConnectionPool, user_id: uuid.UUID) -> int:
-    async with pool.connection() as conn:
-        cur = await conn.execute(
-            "UPDATE pulse.auth_sessions SET revoked_at = now()"
-            " WHERE user_id = %s AND revoked_at IS NULL",
-            (user_id,),
-        )
-        return cur.rowcount
 
 
 async def purge_expired(pool: AsyncConnectionPool) -> int:

@@ -173,6 +173,22 @@ def open_pool(url: str, max_size: int) -> AsyncConnectionPool:
     )
 
 
+def open_read_pool(url: str, max_size: int) -> AsyncConnectionPool:
+    """An (unopened) pool on a read replica (``PULSE_READ_DATABASE_URL``): every session is
+    read-only, so a query routed here by mistake fails instead of writing. A hot standby
+    refuses writes anyway; this keeps the rule true when the URL names a primary."""
+    return AsyncConnectionPool(
+        url,
+        min_size=min(2, max_size),
+        max_size=max_size,
+        open=False,
+        kwargs={"autocommit": True, "options": "-c default_transaction_read_only=on"},
+        name="pulse-read",
+        timeout=10.0,
+        reconnect_timeout=60.0,
+    )
+
+
 def describe_url(url: str) -> str:
     """``url`` without its password, for logs."""
     parts = urlsplit(url)

@@ -1,8 +1,8 @@
 """OTLP metric data points: ``pulse.metric_points`` (migration 003).
 
 Writes are idempotent: a point is keyed by ``(project_id, name, timestamp, series_hash)`` where
-``series_hash`` is the md5 of the canonical JSON of its attributes, and inserted with
-``ON CONFLICT DO NOTHING`` - an exporter retrying an export never double counts (SPEC.md §6-7).
+``series_hash`` is the md5 of the canonical JSON of its attributes, and inserted with ``ON CONFLICT
+DO NOTHING`` - an exporter retrying an export never double counts (docs/mapping.md §Metrics).
 """
 
 from __future__ import annotations

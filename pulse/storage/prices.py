@@ -3,8 +3,9 @@
 Prices are USD per million tokens. A row with a project id applies to that project; a row
 without one (``project_id`` None - loaded from the configuration file at start-up) applies to
 every project; a project's own row wins. The writer applies them when a trace arrives without a
-cost (storage/rollups.py ``PRICE_STAGE``); a client- or provider-reported cost and a genai-prices
-cost always come first.
+cost but with tokens (storage/rollups.py ``PRICE_STAGE``), under ``model_used``,
+``model_requested``, then the normalised ``metadata.price_model`` (pulse/mapping/cost.py); a
+client- or provider-reported cost and a genai-prices cost always come first.
 """
 
 from __future__ import annotations

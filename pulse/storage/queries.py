@@ -1,4 +1,4 @@
-"""Named read functions for traces, spans and sessions (SPEC.md §4).
+"""Named read functions for traces, spans and sessions (docs/api.md §Query routes).
 
 Rows come back as JSON text in the API's row shape (camelCase keys, nulls kept, UTC timestamps
 with milliseconds), built by PostgreSQL with ``json_build_object`` from the column tables of
@@ -48,6 +48,7 @@ class TraceFilters:
     status: str | None = None
     date_from: datetime | None = None
     date_to: datetime | None = None
+    q: str | None = None  # full-text search (websearch syntax) over prompts and output
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +60,7 @@ class SpanFilters:
     status: str | None = None
     date_from: datetime | None = None
     date_to: datetime | None = None
+    q: str | None = None  # full-text search over tool input/response, prompts, messages
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +93,15 @@ def _filters(
     if model and value is not None:
         clauses.append(sql.SQL("(model_requested = %s OR model_used = %s)"))
         args += [value, value]
+    if filters.q is not None:  # the exact expression of the GIN index (migration 021)
+        doc = _TRACE_DOC if isinstance(filters, TraceFilters) else _SPAN_DOC
+        clauses.append(sql.SQL(doc + " @@ pulse.search_query(%s)"))
+        args.append(filters.q)
     return clauses, args
+
+
+_TRACE_DOC = "pulse.trace_search_doc(request_body, output_text)"
+_SPAN_DOC = "pulse.span_search_doc(tool_input, tool_response, metadata)"
 
 
 def _where(
@@ -156,7 +166,8 @@ def _total_query(
     rows that retention already deleted never leak into the total.
     """
     tbl = sql.Identifier("pulse", table)
-    if getattr(filters, "session_id", None) is not None:
+    # a session's rows are few; a search is not in the count tables: both count raw rows
+    if getattr(filters, "session_id", None) is not None or filters.q is not None:
         where, args = _where(project_id, filters)
         return sql.SQL("SELECT count(*) FROM {} WHERE {}").format(tbl, where), args
     clauses, fargs = _filters(project_id, filters)
@@ -202,8 +213,15 @@ async def _page(
     limit: int,
     offset: int,
 ) -> Page:
+    if filters.q is not None:
+        found = await _search_page(pool, table, row_json, key, project_id, filters, limit,
+                                   offset)
+        if found is not None:
+            return found
     listing, args = _listing(table, row_json, key, project_id, filters, limit, offset)
-    async with pool.connection() as conn:
+    async with pool.connection() as conn, conn.transaction():
+        if filters.q is not None:  # the count's bitmap stays exact: no document recomputed
+            await conn.execute("SET LOCAL work_mem = '32MB'")
         cur = await conn.execute(listing, args)
         rows = [r[0] for r in await cur.fetchall()]
         if offset == 0 and len(rows) < limit:
@@ -213,6 +231,40 @@ async def _page(
             cur = await conn.execute(counting, cargs)
             total = (await cur.fetchone())[0]
     return Page(rows, total)
+
+
+# A search matching at most this many rows is answered from the GIN index alone (all matches,
+# then sorted); beyond, the newest-first index walk finds a page quickly. The planner cannot
+# tell the two apart (it does not know how rare a word is), and the wrong plan costs seconds:
+# walking by time for a rare word reads most of the table, a bitmap of a common word goes lossy
+# and recomputes every document.
+SEARCH_BITMAP_MAX = 5000
+
+
+async def _search_page(pool, table: str, row_json: str, key: str, project_id: UUID,
+                       filters: TraceFilters | SpanFilters, limit: int,
+                       offset: int) -> Page | None:
+    """The page of a rare search (None when it matches more than ``SEARCH_BITMAP_MAX``)."""
+    tbl = sql.Identifier("pulse", table)
+    where, args = _where(project_id, filters)
+    ids = sql.SQL("SELECT {key} FROM {tbl} WHERE {where} LIMIT %s").format(
+        key=sql.Identifier(key), tbl=tbl, where=where)
+    async with pool.connection() as conn, conn.transaction():
+        await conn.execute("SET LOCAL enable_seqscan = off")  # the GIN bitmap, nothing else
+        await conn.execute("SET LOCAL enable_indexscan = off")
+        await conn.execute("SET LOCAL work_mem = '32MB'")  # an exact (not lossy) bitmap
+        cur = await conn.execute(ids, [*args, SEARCH_BITMAP_MAX + 1])
+        found = [r[0] for r in await cur.fetchall()]
+        if len(found) > SEARCH_BITMAP_MAX:
+            return None
+        await conn.execute("RESET enable_indexscan")
+        await conn.execute("RESET enable_seqscan")
+        query = sql.SQL(
+            "SELECT {row} FROM {tbl} WHERE project_id = %s AND {key} = ANY(%s)"
+            ' ORDER BY "timestamp" DESC, {key} DESC LIMIT %s OFFSET %s'
+        ).format(row=sql.SQL(row_json), tbl=tbl, key=sql.Identifier(key))
+        cur = await conn.execute(query, [project_id, found, limit, offset])
+        return Page([r[0] for r in await cur.fetchall()], len(found))
 
 
 async def list_traces(
@@ -295,3 +347,49 @@ async def ping(pool: AsyncConnectionPool) -> None:
     """Raise if the database cannot answer a trivial query."""
     async with pool.connection() as conn:
         await conn.execute("SELECT 1")
+
+
+async def otel_trace_records(
+    pool: AsyncConnectionPool, project_id: UUID, otel_trace_id: str, limit: int
+) -> tuple[list[str], list[str]]:
+    """(traces, spans) as JSON rows sharing one OpenTelemetry trace id, oldest first."""
+    out = []
+    async with pool.connection() as conn:
+        for table, row_json, key in (("traces", TRACE_JSON, "trace_id"),
+                                     ("spans", SPAN_JSON, "span_id")):
+            query = sql.SQL(
+                "SELECT {row} FROM {tbl} WHERE project_id = %s AND otel_trace_id = %s"
+                ' ORDER BY "timestamp", {key} LIMIT %s'
+            ).format(row=sql.SQL(row_json), tbl=sql.Identifier("pulse", table),
+                     key=sql.Identifier(key))
+            cur = await conn.execute(query, (project_id, otel_trace_id, limit))
+            out.append([r[0] for r in await cur.fetchall()])
+    return out[0], out[1]
+
+
+def normalise_provider(value: str) -> str:
+    """Providers are stored lower-case (the mapping's names); filters compare the same way."""
+    return value.strip().lower()
+
+
+_VALUES = {
+    "providers": "SELECT DISTINCT provider FROM pulse.llm_usage_hourly WHERE project_id = %s",
+    "models": "SELECT DISTINCT model FROM pulse.llm_usage_hourly WHERE project_id = %s",
+    "sources": "SELECT DISTINCT source FROM pulse.span_counts_hourly WHERE project_id = %s",
+    "kinds": "SELECT DISTINCT kind FROM pulse.span_counts_hourly WHERE project_id = %s",
+    "tools": "SELECT DISTINCT tool_name FROM pulse.span_counts_hourly"
+             " WHERE project_id = %s AND tool_name <> ''",
+}
+
+
+async def filter_values(pool: AsyncConnectionPool, project_id: UUID,
+                        limit: int = 500) -> dict[str, list[str]]:
+    """The values that exist in the project, for the dashboard's filter suggestions (from the
+    hourly rollups: one row per value and hour, never the raw rows)."""
+    out = {}
+    async with pool.connection() as conn:
+        for name, query in _VALUES.items():
+            cur = await conn.execute(f"SELECT v FROM ({query}) x(v) ORDER BY 1 LIMIT %s",
+                                     (project_id, limit))
+            out[name] = [r[0] for r in await cur.fetchall()]
+    return out

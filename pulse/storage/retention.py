@@ -1,4 +1,4 @@
-"""Retention: drop data older than ``retention_days`` (SPEC.md §6), on a schedule.
+"""Retention: drop data older than ``retention_days`` (docs/sql.md §Retention), on a schedule.
 
 The cutoff is aligned to a UTC midnight (``today - retention_days``), the boundary of the
 1-day chunks and of the daily rollups, so what remains is always consistent: raw rows and every
@@ -7,7 +7,8 @@ rollup bucket before the cutoff go, everything from the cutoff on stays.
 TimescaleDB: ``drop_chunks`` removes whole chunks before the cutoff (cheap, no dead tuples); a
 bounded batched DELETE then clears anything older still left (chunks created with another
 interval). Plain PostgreSQL: DELETE in batches of ``batch_rows`` so no statement holds locks or
-builds WAL for long. Session summaries and tool calls (migration 009) whose last activity is
+builds WAL for long. The record keys (migration 014) older than the cutoff go the same way, after
+their rows. Session summaries and tool calls (migration 009) whose last activity is
 before the cutoff are removed.
 """
 
@@ -25,6 +26,9 @@ from psycopg_pool import AsyncConnectionPool
 log = logging.getLogger("pulse.storage.retention")
 
 _RAW = (("traces", "trace_id"), ("spans", "span_id"))
+# One key per stored record id (migration 014): they go with their rows, so an id whose row
+# retention deleted can be stored again.
+_KEYS = (("trace_keys", "trace_id"), ("span_keys", "span_id"))
 _BUCKETED = (
     "llm_usage_hourly", "llm_usage_daily", "llm_session_hourly",
     "trace_counts_hourly", "span_counts_hourly",  # list totals (migration 008)
@@ -97,7 +101,7 @@ async def run_retention(
         if project_id is None and await _timescale(conn):
             for table, _ in _RAW:
                 report.deleted[f"{table}_chunks"] = await _drop_chunks(conn, table, report.cutoff)
-    for table, key in _RAW:
+    for table, key in _RAW + _KEYS:
         report.deleted[table] = await _delete_batched(
             pool, table, key, report.cutoff, batch_rows, scope, args
         )
@@ -121,7 +125,8 @@ async def run_retention(
 
 
 class RetentionJob:
-    """Runs :func:`run_retention` every ``interval_s`` seconds while entered (DESIGN.md habit 6).
+    """Runs :func:`run_retention` every ``interval_s`` seconds while entered
+    (docs/architecture.md §Habits, 6).
 
     ``retention_days`` 0 disables it. A failed run is logged and retried at the next interval.
     """

@@ -9,9 +9,9 @@ sessions), ``session_summaries``
 ``span_tool_calls`` / ``span_units_hourly`` (span analytics, migration 009), plus the
 custom-price fallback applied to staged traces that carry no cost.
 
-Idempotence (SPEC.md §6): the writer's INSERT returns only the rows it really inserted into a
-per-transaction temp table (``pulse_<table>_new``); every rollup is computed from that table, so
-a redelivered row (skipped by the INSERT) never counts twice. Rollup rows are upserted in key
+Idempotence (docs/api.md §Durability): the writer's INSERT returns only the rows it really inserted
+into a per-transaction temp table (``pulse_<table>_new``); every rollup is computed from that table,
+so a redelivered row (skipped by the INSERT) never counts twice. Rollup rows are upserted in key
 order to keep concurrent writers from deadlocking (a deadlock is retryable anyway).
 """
 
@@ -20,6 +20,7 @@ from __future__ import annotations
 # Columns of the "newly inserted rows" temp tables, with the expression RETURNING computes.
 TRACE_NEW = (
     ("project_id", "uuid", "project_id"),
+    ("trace_id", "uuid", "trace_id"),  # record assembly: which rows a merge replaced
     ("ts", "timestamptz", '"timestamp"'),
     ("session_id", "text", "session_id"),
     ("provider", "text", "provider"),
@@ -63,26 +64,41 @@ def new_table(table: str) -> str:
     return f"pulse_{table}_new"
 
 
-def create_new_sql(table: str) -> str:
-    cols = ", ".join(f"{name} {typ}" for name, typ, _ in NEW_COLUMNS[table])
-    return f"CREATE TEMP TABLE IF NOT EXISTS {new_table(table)} ({cols}) ON COMMIT DELETE ROWS"
+def gone_table(table: str) -> str:
+    """Rows a merge replaced (record assembly): their old contribution leaves the rollups."""
+    return f"pulse_{table}_gone"
+
+
+def create_new_sql(table: str, name: str | None = None) -> str:
+    cols = ", ".join(f"{col} {typ}" for col, typ, _ in NEW_COLUMNS[table])
+    return (f"CREATE TEMP TABLE IF NOT EXISTS {name or new_table(table)} ({cols})"
+            " ON COMMIT DELETE ROWS")
 
 
 def returning(table: str) -> str:
     return ", ".join(expr for _, _, expr in NEW_COLUMNS[table])
 
 
-# Traces without a cost get one from pulse.model_prices (project row first, then config rows).
+# Traces without a cost get one from pulse.model_prices (project row first, then config rows),
+# under the names mapping priced them under (pulse/mapping/cost.py): the reported models, then
+# metadata.price_model (the normalised name). Not for traces without tokens (cost_missing
+# "no_tokens"): a computed cost needs them on every path.
 PRICE_STAGE = """
 UPDATE pulse_traces_stage s
-SET cost_cents = c.cost,
-    metadata = s.metadata || '{"cost_source": "computed", "price_source": "custom"}'::jsonb
+SET cost_cents = coalesce(c.exact, c.normalised),
+    metadata = (s.metadata - 'cost_missing'
+                - CASE WHEN c.exact IS NOT NULL THEN 'price_model' ELSE '' END)
+               || '{"cost_source": "computed", "price_source": "custom"}'::jsonb
 FROM (SELECT ctid AS row_id,
              pulse.custom_cost_cents(project_id, provider, model_used, model_requested,
-                                     input_tokens, output_tokens, metadata) AS cost
+                                     input_tokens, output_tokens, metadata) AS exact,
+             pulse.custom_cost_cents(project_id, provider, metadata->>'price_model',
+                                     metadata->>'price_model', input_tokens, output_tokens,
+                                     metadata) AS normalised
       FROM pulse_traces_stage
-      WHERE cost_cents IS NULL AND EXISTS (SELECT 1 FROM pulse.model_prices)) c
-WHERE s.ctid = c.row_id AND c.cost IS NOT NULL
+      WHERE cost_cents IS NULL AND coalesce(metadata->>'cost_missing', '') <> 'no_tokens'
+        AND EXISTS (SELECT 1 FROM pulse.model_prices)) c
+WHERE s.ctid = c.row_id AND coalesce(c.exact, c.normalised) IS NOT NULL
 """
 
 _USAGE_UPSERT = """

@@ -1,4 +1,5 @@
-"""Sign-in, sessions and their abuse resistance (SPEC.md §2; issue 6 acceptance 2)."""
+"""Sign-in, sessions and their abuse resistance (docs/api.md §Dashboard sessions, §Throttles; issue
+6 acceptance 2)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Dashboard account routes (SPEC.md §2): sign-up, projects, API keys, users, roles, headers."""
+"""Dashboard account routes (docs/api.md §Dashboard API): sign-up, projects, API keys, users, roles,
+headers."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Project isolation (SPEC.md §2): a key sees and touches only its own project's rows."""
+"""Project isolation (docs/api.md §API keys): a key sees and touches only its own project's rows."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Query API (SPEC.md §4): single rows, lists, pagination, every filter, sessions, health."""
+"""Query API (docs/api.md §Query routes): single rows, lists, pagination, every filter, sessions,
+health."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""Replay a Claude Code session end to end over OTLP/HTTP (MAPPING.md §5, §13 "06" and "09"): the
-events export (logs) becomes traces and spans, the metrics export becomes metric rows, and the
-two reconcile - per session and model, traces' cost and tokens equal the metric sums.
+"""Replay a Claude Code session end to end over OTLP/HTTP
+(docs/mapping.md §Claude Code logs, §Golden fixtures "06" and "09"): the events export (logs)
+becomes traces and spans, the metrics export becomes metric rows, and the two reconcile - per
+session and model, traces' cost and tokens equal the metric sums.
 
 Sent the way Claude Code's exporters send them: gzip'd protobuf (``http/protobuf``) and OTLP/JSON
 (``http/json``), logs first, then metrics; a second replay of both changes nothing.

@@ -1,4 +1,5 @@
-"""Fault tests for the durability contract (SPEC.md §7), each with an exact-count oracle.
+"""Fault tests for the durability contract (docs/api.md §Durability), each with an exact-count
+oracle.
 
 * The database is stopped during ingest: acknowledged data keeps being accepted into the local
   queue until it is full (then 503 + Retry-After, never a silent drop), and appears once the

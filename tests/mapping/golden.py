@@ -46,6 +46,7 @@ METADATA_KEYS = (
     "client_request_id", "workflow", "prompt", "prompt_length", "request_id", "entity_input",
     "entity_output", "api_format", "model_family", "wait_ms", "exec_ms", "ttft_ms",
     "telemetry_metadata", "conversation_id", "message_id", "refusal",
+    "cost_missing", "price_model",
 )
 METRIC_KEYS = ("name", "value", "timestamp", "temporality", "unit", "service_name", "attributes")
 

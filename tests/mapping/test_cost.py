@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from pulse.mapping import map_logs, map_traces, traces_from_json
-from pulse.mapping.cost import MAX_COST_CENTS, NOT_REPORTED, to_cents, trace_cost
+from pulse.mapping.cost import MAX_COST_CENTS, NOT_REPORTED, Cost, to_cents, trace_cost
 from pulse.mapping.usage import make_usage
 from tests.factories import trace_item
 from tests.mapping.otlp_builders import log_records, one_span
@@ -36,6 +36,7 @@ def test_otlp_absurd_computed_cost_is_dropped():
     result = map_traces(one_span(huge))
     (t,) = result.traces
     assert t.cost_cents is None and "cost_source" not in t.metadata
+    assert t.metadata["cost_missing"] == "out_of_range"
     assert t.input_tokens == 2**62  # the counts themselves are kept
 
 
@@ -78,19 +79,19 @@ class Book:
 def test_custom_price_book_prices_models_genai_prices_does_not_know():
     usage = make_usage(1_000_000, 500_000, cache_read=400_000)
     # 600k uncached + 400k cache read (absent rate: priced as input) at $2/M, 500k out at $8/M
-    assert trace_cost(NOT_REPORTED, "openai", "house-model", usage, AT, Book()) == (
-        Decimal("600"), "computed")
-    assert trace_cost(NOT_REPORTED, "openai", "house-model", usage, AT) == NOT_REPORTED
+    book = trace_cost(NOT_REPORTED, "openai", "house-model", None, usage, AT, Book())
+    assert (book.cents, book.source) == (Decimal("600"), "computed")
+    assert trace_cost(NOT_REPORTED, "openai", "house-model", None, usage, AT).cents is None
     # genai-prices comes first: a known model ignores the book
-    known = trace_cost(NOT_REPORTED, "openai", "gpt-4o", usage, AT, Book())
-    assert known == trace_cost(NOT_REPORTED, "openai", "gpt-4o", usage, AT)
+    known = trace_cost(NOT_REPORTED, "openai", "gpt-4o", None, usage, AT, Book())
+    assert known == trace_cost(NOT_REPORTED, "openai", "gpt-4o", None, usage, AT)
 
 
 def test_reported_cost_is_used_only_when_usable():
     usage = make_usage(1000, 500)
-    assert trace_cost((Decimal("3"), "client"), "openai", "gpt-4o", usage, AT) == (
+    assert trace_cost((Decimal("3"), "client"), "openai", "gpt-4o", None, usage, AT) == Cost(
         Decimal("3"), "client")
     for bad in (Decimal(-1), Decimal(MAX_COST_CENTS + 1), Decimal("NaN")):
-        assert trace_cost((bad, "client"), "openai", "gpt-4o", usage, AT) == (
+        assert trace_cost((bad, "client"), "openai", "gpt-4o", None, usage, AT) == Cost(
             Decimal("0.75"), "computed")
     assert to_cents(Decimal("1e400")) is None and to_cents(Decimal(MAX_COST_CENTS)) is not None

@@ -1,5 +1,5 @@
-"""Golden tests: every fixture in tests/data/otlp, decoded from OTLP/JSON and from protobuf,
-maps to its ``.expected.json`` (MAPPING.md §13; fields present in the expected file)."""
+"""Golden tests: every fixture in tests/data/otlp, decoded from OTLP/JSON and from protobuf, maps to
+its ``.expected.json`` (docs/mapping.md §Golden fixtures; fields present in the expected file)."""
 
 from __future__ import annotations
 

@@ -36,7 +36,7 @@ CHAINS = {
         "gen_ai.response.model", "gen_ai.request.model", "llm.model_name", "ai.model.id", "model",
     ),
     "RESPONSE_ID_KEYS": ("gen_ai.response.id", "ai.response.id"),
-    "FINISH_REASON_KEYS": ("gen_ai.response.finish_reasons",),
+    "FINISH_REASON_KEYS": ("gen_ai.response.finish_reasons", "anthropic.message.stop_reason"),
     "FINISH_REASON_LAST_KEYS": ("stop_reason", "llm.response.finish_reason"),
     "TTFT_MS_KEYS": ("ttft_ms", "ai.response.msToFirstChunk"),
     "TTFT_SECONDS_KEYS": ("gen_ai.response.time_to_first_chunk",),
@@ -56,10 +56,12 @@ CHAINS = {
     ),
     "CACHE_READ_KEYS": (
         "gen_ai.usage.cache_read.input_tokens", "llm.token_count.prompt_details.cache_read",
+        "ai.usage.inputTokenDetails.cacheReadTokens",
     ),
     "CACHE_READ_LAST_KEYS": ("ai.usage.cachedInputTokens",),
     "CACHE_WRITE_KEYS": (
         "gen_ai.usage.cache_creation.input_tokens", "llm.token_count.prompt_details.cache_write",
+        "ai.usage.inputTokenDetails.cacheWriteTokens", "gen_ai.usage.cache_write.input_tokens",
     ),
     "CACHE_READ_EXCLUDED_KEYS": ("gen_ai.usage.cache_read_input_tokens",),
     "CACHE_WRITE_EXCLUDED_KEYS": ("gen_ai.usage.cache_creation_input_tokens",),

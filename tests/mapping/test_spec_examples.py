@@ -1,4 +1,5 @@
-"""MAPPING.md §13 facts, written by hand (independent of the regenerable golden files)."""
+"""The headline facts of docs/mapping.md §Golden fixtures, written by hand (independent of the
+regenerable golden files)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""The ingest queue's contract, for both implementations (docs/architecture.md, "The ingest
-path"): real files in tmp_path, no mocks. Durability and recovery of the file queue are in
-test_file_queue.py."""
+"""The ingest queue's contract, for every implementation (docs/architecture.md §Ingest path):
+real files in tmp_path, a real NATS JetStream server (one per module), no mocks. Durability and
+recovery of the file queue are in test_file_queue.py, the NATS backend's own behaviour
+(de-duplication, full stream, unreachable server, poison) in test_nats_queue.py."""
 
 from __future__ import annotations
 
@@ -15,35 +16,69 @@ from hypothesis import strategies as st
 
 from pulse.errors import Overloaded, PayloadTooLarge
 from pulse.queue import HEADER, FileQueue, IngestQueue, MemoryQueue, QueueClosed
+from tests.support.nats_server import NatsServer
 from tests.support.queues import drain, make, payload
 
 KINDS = ["file", "memory"]
+ALL_KINDS = [*KINDS, "nats"]  # NATS counts bytes as its store does (not HEADER-framed)
+
+
+@pytest.fixture(scope="module")
+def nats_server(tmp_path_factory):
+    server = NatsServer(tmp_path_factory.mktemp("nats"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def open_queue(tmp_path: Path, request: pytest.FixtureRequest):
+    async def open_(kind: str, **kwargs: int):
+        if kind == "nats":
+            return await make(kind, tmp_path, nats_url=request.getfixturevalue("nats_server").url,
+                              **kwargs)
+        return await make(kind, tmp_path, **kwargs)
+    return open_
+
+
+async def assert_bytes(q, kind: str, sizes: list[int], per_entry: float | None = None) -> float:
+    """The bound counts un-acked bytes: HEADER-framed for file/memory; for NATS the stream's own
+    byte count (a constant per entry of one size, checked relative to ``per_entry``)."""
+    if kind != "nats":
+        assert q.bytes_used() == sum(HEADER.size + s for s in sizes)
+        return 0.0
+    await q.refresh()
+    assert q.depth() == len(sizes)
+    if per_entry is not None:
+        assert q.bytes_used() == round(per_entry * len(sizes))
+    return q.bytes_used() / max(1, len(sizes))
 
 
 # -- behaviour shared by both implementations ----------------------------------------------------
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("kind", KINDS)
-async def test_append_read_ack_in_order(kind: str, tmp_path: Path) -> None:
-    q = await make(kind, tmp_path)
+@pytest.mark.parametrize("kind", ALL_KINDS)
+async def test_append_read_ack_in_order(kind: str, open_queue) -> None:
+    q = await open_queue(kind)
     assert isinstance(q, IngestQueue)
     seqs = [await q.append(payload(i)) for i in range(10)]
     assert seqs == list(range(1, 11))
-    assert q.depth() == 10 and q.bytes_used() == 10 * (HEADER.size + 100)
+    per = await assert_bytes(q, kind, [100] * 10)
+    assert q.depth() == 10
     first = await q.read(4, 1 << 20, timeout=0)
     assert [(e.seq, e.payload) for e in first] == [(s, payload(s - 1)) for s in range(1, 5)]
     second = await q.read(4, 1 << 20, timeout=0)
     assert [e.seq for e in second] == [5, 6, 7, 8]
     assert [e.seq for e in await q.read(100, 1 << 20, timeout=0)] == [9, 10]
     assert await q.read(100, 1 << 20, timeout=0.05) == []
-    assert q.depth() == 10  # read does not remove
+    await assert_bytes(q, kind, [100] * 10, per)  # read does not remove
     await q.ack(4)
-    assert q.depth() == 6 and q.bytes_used() == 6 * (HEADER.size + 100)
+    await assert_bytes(q, kind, [100] * 6, per)
     await q.ack(2)  # an older ack is a no-op
-    assert q.depth() == 6
+    await assert_bytes(q, kind, [100] * 6, per)
     assert await q.read(100, 1 << 20, timeout=0) == []  # read entries are not delivered twice
     await q.ack(10)
+    await assert_bytes(q, kind, [], per)
     assert q.depth() == 0 and q.bytes_used() == 0
     with pytest.raises(ValueError, match="beyond the last appended"):
         await q.ack(11)
@@ -52,9 +87,9 @@ async def test_append_read_ack_in_order(kind: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("kind", KINDS)
-async def test_read_respects_max_bytes_but_returns_at_least_one(kind: str, tmp_path: Path) -> None:
-    q = await make(kind, tmp_path)
+@pytest.mark.parametrize("kind", ALL_KINDS)
+async def test_read_respects_max_bytes_but_returns_at_least_one(kind: str, open_queue) -> None:
+    q = await open_queue(kind)
     await q.append_many([payload(0, 500), payload(1, 100), payload(2, 100), payload(3, 100)])
     assert [e.seq for e in await q.read(10, 50, timeout=0)] == [1]  # bigger than max_bytes
     assert [e.seq for e in await q.read(10, 200, timeout=0)] == [2, 3]
@@ -63,9 +98,9 @@ async def test_read_respects_max_bytes_but_returns_at_least_one(kind: str, tmp_p
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("kind", KINDS)
-async def test_read_waits_for_an_append_and_times_out(kind: str, tmp_path: Path) -> None:
-    q = await make(kind, tmp_path)
+@pytest.mark.parametrize("kind", ALL_KINDS)
+async def test_read_waits_for_an_append_and_times_out(kind: str, open_queue) -> None:
+    q = await open_queue(kind)
     started = time.monotonic()
     assert await q.read(10, 1 << 20, timeout=0.1) == []
     assert 0.09 <= time.monotonic() - started < 1.0
@@ -118,14 +153,16 @@ async def test_payload_larger_than_the_bound_is_too_large(kind: str, tmp_path: P
 
 
 @pytest.mark.asyncio
-@pytest.mark.parametrize("kind", KINDS)
-async def test_accounting_and_close(kind: str, tmp_path: Path) -> None:
-    q = await make(kind, tmp_path)
+@pytest.mark.parametrize("kind", ALL_KINDS)
+async def test_accounting_and_close(kind: str, open_queue) -> None:
+    q = await open_queue(kind)
     assert await q.append_many([b"a" * 10, b"b" * 20, b"c" * 30]) == [1, 2, 3]
     assert await q.append_many([]) == []
-    assert q.depth() == 3 and q.bytes_used() == 3 * HEADER.size + 60
+    await assert_bytes(q, kind, [10, 20, 30])
+    if kind == "nats":
+        assert await q.read(2, 1 << 20, timeout=0)  # NATS acks only what a writer holds
     await q.ack(2)
-    assert q.depth() == 1 and q.bytes_used() == HEADER.size + 30
+    await assert_bytes(q, kind, [30])
     if kind == "file":
         assert q.group_commit.fsyncs == 1  # append_many: one durable write
     await q.close()

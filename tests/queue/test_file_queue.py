@@ -1,4 +1,4 @@
-"""The file queue's durability (docs/architecture.md, "The ingest path"): restart and replay,
+"""The file queue's durability (docs/architecture.md §Ingest path): restart and replay,
 segment deletion, group commit, recovery from torn and corrupted segments, the directory lock,
 and kill -9 in the middle of appends and acks. Real files in tmp_path, real processes."""
 

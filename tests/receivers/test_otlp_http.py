@@ -127,7 +127,7 @@ async def test_golden_fixture_stored(http, pool, pipeline, project, path: Path, 
     bad = counts["rejected"] + counts["dropped"]
     if route == "/v1/traces" and encoding == PROTO:
         assert int(partial(r).get("rejectedSpans", 0)) == bad
-    # re-sending the same export changes nothing (SPEC.md §6: redelivery never duplicates)
+    # re-sending the same export changes nothing (docs/api.md §Durability: never twice)
     again = await post(http, project, route, body, encoding)
     assert again.status_code == 200
     await drained(pipeline)  # the re-sent records have been through the writer too

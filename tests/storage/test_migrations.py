@@ -1,4 +1,5 @@
-"""Migrations: schema of SPEC.md §3/§6, hypertables on TimescaleDB, idempotent and concurrent."""
+"""Migrations: schema of docs/api.md §Rows and docs/architecture.md §Storage, hypertables on
+TimescaleDB, idempotent and concurrent."""
 
 import threading
 import uuid

@@ -37,7 +37,11 @@ _UNITS = _S + """, units AS (
     SELECT kind, tool_name, status, duration_ms FROM s WHERE kind <> 'tool_use')"""
 _REF = {
     "summary": _UNITS + """
-        SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM s WHERE kind = 'agent_run'),
+        SELECT (SELECT count(*) FROM s), (SELECT count(*) FROM s r WHERE kind = 'agent_run'
+                AND NOT (event_type = 'subagent_stop' AND EXISTS (  -- a hooks sub-agent: 1 run
+                    SELECT 1 FROM s b WHERE b.session_id = r.session_id
+                      AND b.event_type = 'subagent_start'
+                      AND b.metadata->'agent_id' = r.metadata->'agent_id'))),
                count(*) FILTER (WHERE kind = 'tool_use'), count(*), avg(duration),
                count(*) FILTER (WHERE status = 'success'), count(*) FILTER (WHERE status = 'error'),
                (SELECT avg(d) FROM (SELECT extract(epoch FROM max("timestamp")
@@ -73,9 +77,15 @@ def _dataset(seed: int, n: int) -> list[list[SpanRecord]]:
         dur = rnd.choice([None, round(rnd.uniform(0, 5000), 3)])
         if r < 0.15:
             first.append(_span(rnd, ts, session, "user_prompt", "user_prompt", status=status))
-        elif r < 0.3:
+        elif r < 0.25:
             first.append(_span(rnd, ts, session, "agent_run", "stop", status=status,
                                duration_ms=dur))
+        elif r < 0.3:  # a hooks sub-agent: start and stop share metadata.agent_id
+            meta = {"agent_id": f"agent-{seed}-{i}"}
+            later = ts + timedelta(seconds=rnd.uniform(0, 2 * 3600))
+            pair = [_span(rnd, ts, session, "agent_run", "subagent_start", metadata=meta),
+                    _span(rnd, later, session, "agent_run", "subagent_stop", metadata=meta)]
+            first.extend(pair if r < 0.29 else pair[1:])
         elif r < 0.45:  # OTel-derived: one row per call
             first.append(_span(rnd, ts, session, "tool_use", "tool_use", source="otel",
                                tool_use_id=rnd.choice([None, f"otel-{seed}-{i}"]),

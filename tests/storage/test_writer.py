@@ -1,4 +1,5 @@
-"""The writer: idempotent, per project, duplicates in a batch collapse (SPEC.md §6-7)."""
+"""The writer: idempotent, per project, duplicates in a batch collapse
+(docs/api.md §Idempotence, §Durability)."""
 
 import uuid
 from datetime import UTC, datetime, timedelta

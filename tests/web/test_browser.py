@@ -93,6 +93,7 @@ async def test_session_timeline_and_live_traces(page, world, backend, pool):
 
     await page.goto(f"/dashboard/p/{world.acme}/traces?model=gpt-live-test&range=1h")
     await expect(page.locator("#trace-rows tr[data-id]")).to_have_count(0)
+    await expect(page.get_by_test_id("trace-total")).to_have_text("0")
     live = TraceRecord(
         trace_id=uuid.uuid4(), timestamp=datetime.now(UTC), provider="openai",
         model_requested="gpt-live-test", request_body={"messages": []}, status="success",
@@ -100,6 +101,7 @@ async def test_session_timeline_and_live_traces(page, world, backend, pool):
     await write_records(pool, [(world.acme, live)])
     await expect(page.locator(f"#trace-rows tr[data-id='{live.trace_id}']")).to_be_visible(
         timeout=15_000)
+    await expect(page.get_by_test_id("trace-total")).to_have_text("1")  # the count follows
     assert not page.js_errors, page.js_errors
 
 
@@ -131,7 +133,7 @@ async def test_keys_members_and_sign_out(page, world, backend):
     assert r.status == 401
 
     await page.goto(f"/dashboard/p/{world.acme}/members")
-    await expect(page.get_by_role("cell", name=world.member_email)).to_be_visible()
+    await expect(page.get_by_role("cell", name=world.member_email, exact=True)).to_be_visible()
     await shot(page, "members", backend.name)
     await page.get_by_role("button", name="Sign out").click()
     await page.wait_for_url("**/dashboard/sign-in")

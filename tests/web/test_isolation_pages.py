@@ -43,7 +43,8 @@ def pages(world, project) -> list[str]:
     trace = world.tool_trace if project == world.acme else world.eve_trace
     return [b, f"{b}/traces", f"{b}/traces?session={AGENT_SESSION}&range=all",
             f"{b}/traces/{trace}", f"{b}/sessions", f"{b}/sessions/{AGENT_SESSION}",
-            f"{b}/analytics?group_by=model", f"{b}/keys", f"{b}/members"]
+            f"{b}/analytics?group_by=model", f"{b}/keys", f"{b}/members",
+            f"{b}/otel/4bf92f3577b34da6a3ce929d0e0e4736", f"{b}/sessions?kind=both"]
 
 
 def fragments(project) -> list[str]:
@@ -86,6 +87,13 @@ async def test_foreign_forms_change_nothing(clients, world):
     r = await eve.post(f"{b}/members", data={"csrf": token, "email": "x@example.com",
                                              "name": "X", "password": "longpassword1"})
     assert r.status_code == 404
+    members = (await ada.get(f"{b}/members")).text
+    for uid in set(re.findall(r"/members/([0-9a-f-]{36})/remove", members)):
+        for action, data in (("remove", {}), ("role", {"role": "user"})):
+            r = await eve.post(f"{b}/members/{uid}/{action}", data={"csrf": token, **data})
+            assert r.status_code == 404, action
+    assert (await ada.get(f"{b}/members")).text.count("data-member=") == members.count(
+        "data-member=")
     assert (await ada.get(f"{b}/keys")).text.count("<tr data-key") == before
 
 

@@ -1,4 +1,4 @@
-"""``GET /v1/analytics`` and ``GET /v1/analytics/spans`` (SPEC.md §4).
+"""``GET /v1/analytics`` and ``GET /v1/analytics/spans`` (docs/api.md §Analytics).
 
 Parses and validates the query; the numbers come from storage/analytics.py (LLM calls, over
 rollups) and storage/analytics_spans.py (agent activity). ``date_from`` and ``date_to`` are
@@ -65,7 +65,7 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
         query = analytics.AnalyticsQuery(
             dates[0], dates[1], group_by, provider.lower() if provider else None, model
         )
-        return _json(await analytics.llm_analytics(svc.pool, key.project_id, query))
+        return _json(await analytics.llm_analytics(svc.reads, key.project_id, query))
 
     @r.get(prefix + "/analytics/spans")
     async def span_analytics(
@@ -79,7 +79,7 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
         dates = required_range(q, errors)
         errors.raise_if_any()
         body = await analytics_spans.span_analytics(
-            svc.pool, key.project_id, dates[0], dates[1], group_by
+            svc.reads, key.project_id, dates[0], dates[1], group_by
         )
         return _json(body)
 

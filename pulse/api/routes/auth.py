@@ -1,6 +1,6 @@
-"""Sign-in, sign-out and session routes under ``/api/auth`` (better-auth compatible, SPEC.md §2),
-and ``GET /dashboard/login`` which consumes a one-time login link from ``pulse-bridge
-dashboard-login``.
+"""Sign-in, sign-out and session routes under ``/api/auth`` (better-auth compatible,
+docs/api.md §Dashboard API), and ``GET /dashboard/login`` which consumes a one-time login link from
+``pulse-bridge dashboard-login``.
 
 Sign-in is throttled per IP (every attempt counts), per account and address and per account
 (failures count; see :class:`SignInLimits`), checked before the password is, with 429 and

@@ -1,6 +1,6 @@
-"""The dashboard's account routes under ``/dashboard/api`` (SPEC.md §2): sign-up, projects, API
-keys and project users. The dashboard's *read* routes are the ``/v1`` routers mounted a second
-time under ``/dashboard/api`` with :func:`pulse.api.deps.project_access` (see ``app.py``).
+"""The dashboard's account routes under ``/dashboard/api`` (docs/api.md §Dashboard API): sign-up,
+projects, API keys and project users. The dashboard's *read* routes are the ``/v1`` routers mounted
+a second time under ``/dashboard/api`` with :func:`pulse.api.deps.project_access` (see ``app.py``).
 
 Every project-scoped route resolves the session and ``X-Project-Id`` first (401, 400, 403), and
 every storage call takes that project id, so one project's ids never reach another's rows: a key
@@ -32,6 +32,7 @@ from pulse.api.auth_schemas import (
     ProjectBody,
     ProjectList,
     ProjectOut,
+    RoleBody,
     SignUpBody,
     Success,
     errors,
@@ -68,6 +69,20 @@ def parse_key_id(raw: str) -> UUID:
         raise NotFound("API key not found") from None
 
 
+SIGNUP_CLOSED = ("Sign-up is closed: this server already has its first account. Ask a project"
+                 " admin to add you, or set PULSE_SIGNUP=open")
+
+
+LAST_ADMIN = "A project needs at least one admin: make another member admin first"
+
+
+def parse_member_id(raw: str) -> UUID:
+    try:
+        return UUID(raw)
+    except ValueError:
+        raise NotFound("Member not found") from None
+
+
 def router(options: AuthOptions) -> APIRouter:
     r = APIRouter(tags=["dashboard"])
     signups = RateLimiter(options.signup_ip_limit, 3600)
@@ -80,15 +95,19 @@ def router(options: AuthOptions) -> APIRouter:
         body: SignUpBody, request: Request, svc: Services = Depends(services)
     ) -> Success:
         """Creates the user, a project, an admin membership and a key named "Default Key"."""
-        if not options.allow_signup:
-            raise Forbidden("Sign-up is disabled on this server")
+        if options.signup == "closed":
+            raise Forbidden("Sign-up is disabled on this server (PULSE_SIGNUP=closed)")
         ip = client_ip(request)
         wait = signups.retry_after(ip)
         if wait:
             raise TooManyRequests("Too many sign-ups, retry later", wait)
         signups.hit(ip)
         password_hash = await auth_sessions.hash_password(body.password)
-        await accounts.signup(svc.pool, body.email, body.name, password_hash, body.projectName)
+        try:
+            await accounts.signup(svc.pool, body.email, body.name, password_hash,
+                                  body.projectName, first_only=options.signup == "first_account")
+        except accounts.SignupClosed:
+            raise Forbidden(SIGNUP_CLOSED) from None
         return Success(success=True)
 
     @r.get(f"{PREFIX}/projects", response_model=ProjectList, responses=errors(401, 503))
@@ -191,6 +210,37 @@ def router(options: AuthOptions) -> APIRouter:
             id=str(user["id"]), email=body.email, name=body.name, role=body.role,
             createdAt=iso(datetime.now(UTC)),
         ))
+
+    @r.patch(f"{PREFIX}/users/{{user_id}}", response_model=MemberOut,
+             responses=errors(*SCOPED, 404, 409, 413))
+    async def set_role(
+        user_id: str, body: RoleBody,
+        access: ProjectAccess = Depends(project_admin), svc: Services = Depends(services),
+    ) -> MemberOut:
+        """Change a member's role (409 when it would leave the project without an admin)."""
+        uid = parse_member_id(user_id)
+        try:
+            if not await accounts.set_member_role(svc.pool, access.project_id, uid, body.role):
+                raise NotFound("Member not found")
+        except accounts.LastAdmin:
+            raise Conflict(LAST_ADMIN) from None
+        rows = await accounts.project_members(svc.pool, access.project_id)
+        return member_out(next(row for row in rows if row["id"] == uid))
+
+    @r.delete(f"{PREFIX}/users/{{user_id}}", response_model=Success,
+              responses=errors(*SCOPED, 404, 409))
+    async def remove_user(
+        user_id: str,
+        access: ProjectAccess = Depends(project_admin), svc: Services = Depends(services),
+    ) -> Success:
+        """Remove a member from the project (the account stays; 409 for the last admin)."""
+        try:
+            if not await accounts.remove_member(svc.pool, access.project_id,
+                                                parse_member_id(user_id)):
+                raise NotFound("Member not found")
+        except accounts.LastAdmin:
+            raise Conflict(LAST_ADMIN) from None
+        return Success(success=True)
 
     return r
 

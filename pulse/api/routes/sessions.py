@@ -2,7 +2,8 @@
 
 The list (docs/sql.md "GET /v1/sessions") reads the per-session summaries kept on write:
 ``{"sessions":[...],"total","limit","offset"}``, newest activity first, filters ``kind``
-(``llm``|``agent``), ``source``, ``date_from``, ``date_to``; ``limit`` 1-1000 (default 50).
+(``llm``|``agent``|``both``; one row per session id), ``source``, ``date_from``, ``date_to``;
+``limit`` 1-1000 (default 50).
 
 Both list oldest first. A session is "not found" when it has no row of the requested kind in the
 key's project. ``limit`` (default 1000, at most 10000) and ``offset`` page very long sessions.
@@ -54,14 +55,14 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
     ) -> Response:
         q = request.query_params
         errors = QueryErrors()
-        kind = choice_param(q, "kind", ("llm", "agent"), errors)
+        kind = choice_param(q, "kind", session_list.KINDS, errors)
         source = text_param(q, "source", errors)
         limit, offset = paging(q, errors, default_limit=50)
         errors.raise_if_any()
         date_from, date_to = date_range(q)
         filters = session_list.SessionFilters(kind, source, date_from, date_to)
         rows, total = await session_list.list_sessions(
-            svc.pool, key.project_id, filters, limit, offset
+            svc.reads, key.project_id, filters, limit, offset
         )
         return json_page("sessions", rows, total, limit, offset)
 
@@ -97,7 +98,7 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
         key: ApiKeyInfo = Depends(authenticate),
         svc: Services = Depends(services),
     ) -> Response:
-        return await session(request, key.project_id, svc.pool)
+        return await session(request, key.project_id, svc.reads)
 
     @r.get(prefix + "/sessions/{session_id:path}")
     async def session_traces(
@@ -106,6 +107,6 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
         key: ApiKeyInfo = Depends(authenticate),
         svc: Services = Depends(services),
     ) -> Response:
-        return await session(request, key.project_id, svc.pool)
+        return await session(request, key.project_id, svc.reads)
 
     return r

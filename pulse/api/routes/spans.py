@@ -1,4 +1,4 @@
-"""``GET /v1/spans`` and ``GET /v1/spans/{id}`` (SPEC.md §4)."""
+"""``GET /v1/spans`` and ``GET /v1/spans/{id}`` (docs/api.md §Query routes)."""
 
 from __future__ import annotations
 
@@ -31,6 +31,7 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
         source = choice_param(q, "source", SPAN_SOURCES, errors)
         kind = choice_param(q, "kind", SPAN_KINDS, errors)
         tool_name = text_param(q, "tool_name", errors)
+        search = text_param(q, "q", errors, max_len=256)
         status = text_param(q, "status", errors, max_len=64)
         limit, offset = paging(q, errors)
         errors.raise_if_any()
@@ -43,8 +44,9 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
             status=status,
             date_from=date_from,
             date_to=date_to,
+            q=search,
         )
-        page = await queries.list_spans(svc.pool, key.project_id, filters, limit, offset)
+        page = await queries.list_spans(svc.reads, key.project_id, filters, limit, offset)
         return json_page("spans", page.rows, page.total, limit, offset)
 
     @r.get(prefix + "/spans/{span_id}")
@@ -55,7 +57,7 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
             wanted = UUID(span_id)
         except ValueError:
             raise NotFound("Span not found") from None
-        rows = await queries.get_spans(svc.pool, key.project_id, [wanted])
+        rows = await queries.get_spans(svc.reads, key.project_id, [wanted])
         if wanted not in rows:
             raise NotFound("Span not found")
         return json_response(rows[wanted])

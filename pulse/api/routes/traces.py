@@ -1,4 +1,4 @@
-"""``GET /v1/traces`` and ``GET /v1/traces/{id}`` (SPEC.md §4)."""
+"""``GET /v1/traces`` and ``GET /v1/traces/{id}`` (docs/api.md §Query routes)."""
 
 from __future__ import annotations
 
@@ -30,19 +30,21 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
         session_id = text_param(q, "session_id", errors, max_len=256)
         provider = text_param(q, "provider", errors)
         model = text_param(q, "model", errors)
+        search = text_param(q, "q", errors, max_len=256)
         status = choice_param(q, "status", ("success", "error"), errors)
         limit, offset = paging(q, errors)
         errors.raise_if_any()
         date_from, date_to = date_range(q)
         filters = queries.TraceFilters(
             session_id=session_id,
-            provider=provider.lower() if provider else None,
+            provider=queries.normalise_provider(provider) if provider else None,
             model=model,
             status=status,
             date_from=date_from,
             date_to=date_to,
+            q=search,
         )
-        page = await queries.list_traces(svc.pool, key.project_id, filters, limit, offset)
+        page = await queries.list_traces(svc.reads, key.project_id, filters, limit, offset)
         return json_page("traces", page.rows, page.total, limit, offset)
 
     @r.get(prefix + "/traces/{trace_id}")
@@ -53,7 +55,7 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
             wanted = UUID(trace_id)
         except ValueError:
             raise NotFound("Trace not found") from None
-        rows = await queries.get_traces(svc.pool, key.project_id, [wanted])
+        rows = await queries.get_traces(svc.reads, key.project_id, [wanted])
         if wanted not in rows:
             raise NotFound("Trace not found")
         return json_response(rows[wanted])

@@ -17,13 +17,14 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from pydantic import ValidationError
 
-from pulse.api.auth_schemas import NewUserBody, ProjectBody
+from pulse.api.auth_schemas import NewUserBody, ProjectBody, SignUpBody
 from pulse.api.deps import services, session_token
 from pulse.api.routes.auth import INVALID_CREDENTIALS, SignInLimits, TooManyRequests, start_session
 from pulse.api.routes.dashboard import Conflict, add_by_email
-from pulse.api.security import AuthOptions, clear_session_cookie, client_ip
+from pulse.api.security import AuthOptions, RateLimiter, clear_session_cookie, client_ip
 from pulse.api.web.render import (
     SIGN_IN,
+    SIGN_UP,
     PageContext,
     PageError,
     check_csrf,
@@ -82,9 +83,50 @@ def router(options: AuthOptions, limits: SignInLimits | None = None) -> APIRoute
             return see_other(f"/dashboard/p/{ctx.projects[0]['id']}")
         return render("no_project.html", ctx)
 
+    async def signup_open(request: Request) -> bool:
+        if options.signup == "first_account":
+            return not await accounts.has_users(services(request).pool)
+        return options.signup == "open"
+
     @r.get(SIGN_IN, response_class=HTMLResponse)
-    async def sign_in_form(request: Request, next: str = "") -> Response:
-        return render("sign_in.html", None, next=safe_next(next), error=None, email="")
+    async def sign_in_form(request: Request, next: str = "", created: str = "") -> Response:
+        return render("sign_in.html", None, next=safe_next(next), error=None,
+                      email=created[:MAX_FIELD], created=bool(created),
+                      signup=await signup_open(request))
+
+    signups = RateLimiter(options.signup_ip_limit, 3600)
+
+    @r.get(SIGN_UP, response_class=HTMLResponse)
+    async def sign_up_form(request: Request) -> Response:
+        return render("sign_up.html", None, open=await signup_open(request), errors=[],
+                      values={})
+
+    @r.post(SIGN_UP, response_class=HTMLResponse)
+    async def sign_up(request: Request) -> Response:
+        """Same rules as ``POST /dashboard/api/signup``: the setting, the throttle, and no hint
+        whether an email was registered (either way: "sign in")."""
+        data = await form(request)
+        values = {k: data.get(k, "") for k in ("name", "email", "projectName")}
+        if not await signup_open(request):
+            return render("sign_up.html", None, 403, open=False, errors=[], values=values)
+        ip = client_ip(request)
+        wait = signups.retry_after(ip)
+        if wait:
+            return render("sign_up.html", None, 429, open=True, values=values,
+                          errors=[f"Too many sign-ups from your address. Try again in {wait} s."])
+        try:
+            body = SignUpBody.model_validate({**values, "password": data.get("password", "")})
+        except ValidationError as exc:
+            return render("sign_up.html", None, 400, open=True, values=values,
+                          errors=_errors(exc))
+        signups.hit(ip)
+        pw_hash = await auth_sessions.hash_password(body.password)
+        try:
+            await accounts.signup(services(request).pool, body.email, body.name, pw_hash,
+                                  body.projectName, first_only=options.signup == "first_account")
+        except accounts.SignupClosed:
+            return render("sign_up.html", None, 403, open=False, errors=[], values=values)
+        return see_other(f"{SIGN_IN}?created={quote(body.email, safe='@')}")
 
     @r.post(SIGN_IN, response_class=HTMLResponse)
     async def sign_in(request: Request) -> Response:
@@ -188,6 +230,41 @@ def router(options: AuthOptions, limits: SignInLimits | None = None) -> APIRoute
         except Conflict:
             return await _members_page(ctx, ["That user is already a member."], status=409)
         return await _members_page(ctx, added=body.email, status=201)
+
+    async def _member_change(request: Request, project_id: str, user_id: str, change) -> Response:
+        ctx = await _admin(request, project_id)
+        data = await form(request)
+        check_csrf(ctx, data.get("csrf"))
+        try:
+            uid = UUID(user_id)
+        except ValueError:
+            raise PageError(404, "Member not found") from None
+        try:
+            done = await change(ctx, uid, data)
+        except accounts.LastAdmin:
+            return await _members_page(
+                ctx, ["A project needs at least one admin: make another member admin first."],
+                status=409)
+        if not done:
+            raise PageError(404, "Member not found")
+        if uid == ctx.user.user_id:  # removed or demoted themselves: their rights changed
+            return see_other(f"{ctx.base}" if data.get("role") == "user" else "/dashboard")
+        return see_other(f"{ctx.base}/members")
+
+    @r.post(base + "/members/{user_id}/role")
+    async def member_role(request: Request, project_id: str, user_id: str) -> Response:
+        async def change(ctx, uid, data):
+            role = data.get("role", "")
+            if role not in accounts.ROLES:
+                raise PageError(400, "Role must be admin or user")
+            return await accounts.set_member_role(ctx.pool, ctx.project_id, uid, role)
+        return await _member_change(request, project_id, user_id, change)
+
+    @r.post(base + "/members/{user_id}/remove")
+    async def member_remove(request: Request, project_id: str, user_id: str) -> Response:
+        async def change(ctx, uid, data):
+            return await accounts.remove_member(ctx.pool, ctx.project_id, uid)
+        return await _member_change(request, project_id, user_id, change)
 
     return r
 

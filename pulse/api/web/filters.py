@@ -4,7 +4,7 @@ the form shows what was applied)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
 
@@ -12,7 +12,7 @@ from starlette.datastructures import QueryParams
 
 from pulse.api.params import parse_date
 from pulse.errors import InvalidInput
-from pulse.storage.queries import TraceFilters
+from pulse.storage.queries import TraceFilters, normalise_provider
 
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7),
           "30d": timedelta(days=30), "90d": timedelta(days=90)}
@@ -82,21 +82,24 @@ class TraceQuery:
     session: str | None
     range: TimeRange
     page: int
+    q: str | None = None  # full-text search
 
     @property
     def filters(self) -> TraceFilters:
         return TraceFilters(
             session_id=self.session, provider=self.provider, model=self.model,
             status=self.status, date_from=self.range.date_from, date_to=self.range.date_to,
+            q=self.q,
         )
 
     @property
     def active(self) -> bool:
-        return any((self.provider, self.model, self.status, self.session))
+        return any((self.provider, self.model, self.status, self.session, self.q))
 
     def url_args(self, **override) -> str:
         args = {"provider": self.provider, "model": self.model, "status": self.status,
-                "session": self.session, "range": self.range.key, "page": self.page}
+                "session": self.session, "q": self.q, "range": self.range.key,
+                "page": self.page}
         if self.range.key == "custom":
             args["from"] = self.range.date_from.date().isoformat()
             args["to"] = self.range.date_to.date().isoformat()
@@ -112,4 +115,42 @@ def trace_query(q: QueryParams) -> TraceQuery:
         status=status if status in STATUSES else None, session=_text(q, "session"),
         range=time_range(q, default="7d", allow_all=True),
         page=min(int(page), 10_000) if page.isdigit() and int(page) > 0 else 1,
+        q=_text(q, "q"),
     )
+
+
+def resolve(tq: TraceQuery, values: dict[str, list[str]]) -> tuple[TraceQuery, list[dict]]:
+    """Typed filter values against the values that exist: the provider normalised as the API
+    does, a model matched case-insensitively (a part of one name picks that name). Returns the
+    query to run and notes for the page (what was picked, or the names a part matches)."""
+    notes: list[dict] = []
+    provider = normalise_provider(tq.provider) if tq.provider else None
+    model = tq.model
+    if model and model not in values["models"]:
+        low = model.lower()
+        exact = [m for m in values["models"] if m.lower() == low]
+        partial = exact or [m for m in values["models"] if low in m.lower()]
+        if len(partial) == 1:
+            notes.append({"text": f"Model “{model}” means {partial[0]}.", "options": []})
+            model = partial[0]
+        elif partial:
+            notes.append({"text": f"“{model}” is part of {len(partial)} models - pick one:",
+                          "options": partial[:12]})
+    return replace(tq, provider=provider, model=model), notes
+
+
+def single_filters(tq: TraceQuery) -> list[tuple[str, str, TraceFilters]]:
+    """(label, value, filters with only that one) for each active filter, to tell which one
+    excluded everything."""
+    r = tq.range
+    out = []
+    for label, value, f in (
+        ("model", tq.model, TraceFilters(model=tq.model)),
+        ("provider", tq.provider, TraceFilters(provider=tq.provider)),
+        ("status", tq.status, TraceFilters(status=tq.status)),
+        ("session", tq.session, TraceFilters(session_id=tq.session)),
+        ("text", tq.q, TraceFilters(q=tq.q)),
+    ):
+        if value:
+            out.append((label, value, replace(f, date_from=r.date_from, date_to=r.date_to)))
+    return out

@@ -15,7 +15,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
-from pulse.api.web import filters, messages
+from pulse.api.web import charts, filters, messages
 from pulse.api.web.render import PageContext, PageError, endpoint, page_context, render
 from pulse.storage import analytics, analytics_spans, queries, session_list
 from pulse.storage.queries import TraceFilters
@@ -28,30 +28,7 @@ async def _llm(ctx: PageContext, tr: filters.TimeRange, group_by: str | None = N
     start = tr.date_from or datetime(2000, 1, 1, tzinfo=UTC)
     end = tr.date_to or datetime.now(UTC)
     q = analytics.AnalyticsQuery(start, end, group_by, provider, model)
-    return await analytics.llm_analytics(ctx.pool, ctx.project_id, q)
-
-
-def _series(data: dict, bucket: str) -> dict:
-    """Chart data: cost per period per provider, and requests/errors per period."""
-    periods = sorted({row["period"] for row in data["costOverTime"]}
-                     | {g["key"] for g in data["groups"]})
-    providers = sorted({row["provider"] for row in data["costOverTime"]})
-    cost = {p: [0.0] * len(periods) for p in providers}
-    index = {p: i for i, p in enumerate(periods)}
-    for row in data["costOverTime"]:
-        cost[row["provider"]][index[row["period"]]] = round(row["costCents"] / 100, 6)
-    requests = [0] * len(periods)
-    errors = [0] * len(periods)
-    for g in data["groups"]:
-        requests[index[g["key"]]] = g["requests"]
-        errors[index[g["key"]]] = round(g["requests"] * g["errorRate"] / 100)
-    stamps = [_epoch(p) for p in periods]
-    return {"x": stamps, "bucket": bucket, "cost": cost, "requests": requests, "errors": errors}
-
-
-def _epoch(period: str) -> int:
-    fmt = "%Y-%m-%d %H:%M:%S" if " " in period else "%Y-%m-%d"
-    return int(datetime.strptime(period, fmt).replace(tzinfo=UTC).timestamp())
+    return await analytics.llm_analytics(ctx.reads, ctx.project_id, q)
 
 
 async def _is_empty(ctx: PageContext) -> bool:
@@ -60,7 +37,7 @@ async def _is_empty(ctx: PageContext) -> bool:
     if data["totalRequests"]:
         return False
     _, agents = await session_list.list_sessions(
-        ctx.pool, ctx.project_id, session_list.SessionFilters("agent"), 1, 0)
+        ctx.reads, ctx.project_id, session_list.SessionFilters("agent"), 1, 0)
     return agents == 0
 
 
@@ -79,26 +56,38 @@ def router() -> APIRouter:
         data = await _llm(ctx, tr, group_by=tr.bucket)
         # Agent sessions from the per-session summaries (cheap); span analytics scan raw rows
         # and take seconds over weeks of data, so they live on the Analytics page only.
-        agent_f = session_list.SessionFilters("agent", None, tr.date_from, tr.date_to)
-        _, agent_sessions = await session_list.list_sessions(
-            ctx.pool, ctx.project_id, agent_f, 1, 0)
-        empty = data["totalRequests"] == 0 and agent_sessions == 0 and await _is_empty(ctx)
+        # Sessions as the Sessions page lists them (one per id, LLM calls and/or agent spans)
+        counts = [(await session_list.list_sessions(
+            ctx.reads, ctx.project_id, session_list.SessionFilters(k, None, tr.date_from,
+                                                                  tr.date_to), 1, 0))[1]
+            for k in (None, "agent", "llm")]
+        sessions = {"all": counts[0], "agent": counts[1], "llm": counts[2]}
+        empty = data["totalRequests"] == 0 and counts[0] == 0 and await _is_empty(ctx)
         return render("overview.html", ctx, nav="overview", range=tr, data=data,
-                      agent_sessions=agent_sessions,
-                      chart=_series(data, tr.bucket), empty=empty, onboard=onboarding(ctx),
+                      sessions=sessions,
+                      chart=charts.llm_series(data, tr.bucket, tr.date_from, tr.date_to),
+                      empty=empty, onboard=onboarding(ctx),
                       ranges=("24h", "7d", "30d", "90d"))
 
     @r.get(base + "/traces", response_class=HTMLResponse)
     async def traces(request: Request, project_id: str) -> Response:
         ctx = await page_context(request, project_id)
-        tq = filters.trace_query(request.query_params)
+        values = await queries.filter_values(ctx.reads, ctx.project_id)
+        tq, notes = filters.resolve(filters.trace_query(request.query_params), values)
         offset = (tq.page - 1) * filters.PAGE_SIZE
-        page = await queries.list_traces(ctx.pool, ctx.project_id, tq.filters,
+        page = await queries.list_traces(ctx.reads, ctx.project_id, tq.filters,
                                          filters.PAGE_SIZE, offset)
         rows = [orjson.loads(row) for row in page.rows]
         empty = not rows and not tq.active and await _is_empty(ctx)
+        excluded = []  # which filter alone already matches nothing
+        if not rows and tq.active and tq.page == 1:
+            for label, value, f in filters.single_filters(tq):
+                alone = await queries.list_traces(ctx.reads, ctx.project_id, f, 1, 0)
+                if alone.total == 0:
+                    excluded.append((label, value))
         pages = max(1, -(-page.total // filters.PAGE_SIZE))
         return render("traces.html", ctx, nav="traces", tq=tq, rows=rows, total=page.total,
+                      values=values, notes=notes, excluded=excluded,
                       pages=pages, empty=empty, onboard=onboarding(ctx),
                       ranges=("1h", "24h", "7d", "30d", "all"))
 
@@ -106,13 +95,14 @@ def router() -> APIRouter:
     async def traces_live(request: Request, project_id: str) -> Response:
         """Rows newer than ``after`` (ISO time) matching the page's filters, newest first."""
         ctx = await page_context(request, project_id, fragment=True)
-        tq = filters.trace_query(request.query_params)
+        tq, _ = filters.resolve(filters.trace_query(request.query_params),
+                                await queries.filter_values(ctx.reads, ctx.project_id))
         after = filters._date(request.query_params.get("after"), False)
         if after is None:
             after = datetime.now(UTC) - timedelta(minutes=5)
         f = tq.filters
-        f = TraceFilters(f.session_id, f.provider, f.model, f.status, after, None)
-        page = await queries.list_traces(ctx.pool, ctx.project_id, f, LIVE_MAX, 0)
+        f = TraceFilters(f.session_id, f.provider, f.model, f.status, after, None, f.q)
+        page = await queries.list_traces(ctx.reads, ctx.project_id, f, LIVE_MAX, 0)
         rows = [orjson.loads(row) for row in page.rows]
         return render("_trace_rows.html", ctx, rows=rows, live=True)
 
@@ -123,7 +113,7 @@ def router() -> APIRouter:
             wanted = UUID(trace_id)
         except ValueError:
             raise PageError(404, "Trace not found") from None
-        found = await queries.get_traces(ctx.pool, ctx.project_id, [wanted])
+        found = await queries.get_traces(ctx.reads, ctx.project_id, [wanted])
         if wanted not in found:
             raise PageError(404, "Trace not found")
         row = orjson.loads(found[wanted])
@@ -145,19 +135,22 @@ def router() -> APIRouter:
         tr = filters.time_range(q, default="30d")
         group_by = q.get("group_by") if q.get("group_by") in ("model", "provider") else None
         provider = filters._text(q, "provider")
+        provider = queries.normalise_provider(provider) if provider else None
+        values = await queries.filter_values(ctx.reads, ctx.project_id)
         # three independent queries on three pooled connections: the page waits for the slowest
         data, grouped, agents = await asyncio.gather(
             _llm(ctx, tr, group_by=tr.bucket, provider=provider),
             _llm(ctx, tr, group_by=group_by, provider=provider) if group_by else _none(),
             analytics_spans.span_analytics(
-                ctx.pool, ctx.project_id, tr.date_from, tr.date_to,
+                ctx.reads, ctx.project_id, tr.date_from, tr.date_to,
                 "hour" if tr.bucket == "hour" else None),
         )
-        spans_chart = {"x": [_epoch(p["period"]) for p in agents["spansOverTime"]],
-                       "counts": [p["count"] for p in agents["spansOverTime"]]}
+        spans_chart = charts.spans_series(agents, tr.bucket, tr.date_from, tr.date_to)
         return render("analytics.html", ctx, nav="analytics", range=tr, data=data,
                       grouped=grouped, group_by=group_by, provider=provider, agents=agents,
-                      chart=_series(data, tr.bucket), spans_chart=spans_chart,
+                      values=values,
+                      chart=charts.llm_series(data, tr.bucket, tr.date_from, tr.date_to),
+                      spans_chart=spans_chart,
                       ranges=("24h", "7d", "30d", "90d"))
 
     return r

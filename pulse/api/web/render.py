@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -28,12 +29,14 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from pulse.api.deps import services, session_token
+from pulse.api.web import details
 from pulse.storage import accounts, auth_sessions
 
 HERE = Path(__file__).parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
 SIGN_IN = "/dashboard/sign-in"
+SIGN_UP = "/dashboard/sign-up"
 
 
 class SignInRequired(Exception):
@@ -84,6 +87,11 @@ class PageContext:
     def pool(self):
         return services(self.request).pool
 
+    @property
+    def reads(self):
+        """The pool of the page's read queries (a replica when configured)."""
+        return services(self.request).reads
+
 
 def csrf_token(session: str) -> str:
     return hashlib.sha256(f"csrf:{session}".encode()).hexdigest()[:40]
@@ -124,13 +132,16 @@ async def page_context(
 
 
 def fmt_cents(value: Any) -> str:
+    """Dollars from cents: two significant digits below a cent ($0.00079), so a cheap call never
+    reads as free; cents below $100; whole dollars above."""
     if value is None:
         return "–"
     dollars = float(value) / 100
     if dollars == 0:
         return "$0"
     if abs(dollars) < 0.01:
-        return f"${dollars:.4f}"
+        digits = min(12, 1 - math.floor(math.log10(abs(dollars))))
+        return f"${float(f'{dollars:.2g}'):.{digits}f}".rstrip("0")
     if abs(dollars) < 100:
         return f"${dollars:,.2f}"
     return f"${dollars:,.0f}"
@@ -166,11 +177,14 @@ def parse_ts(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def fmt_ts(value: str | None, seconds: bool = True) -> str:
+def fmt_ts(value: str | None, seconds: bool = True, now: datetime | None = None) -> str:
+    """UTC time; the year is shown when it is not the current one."""
     t = parse_ts(value)
     if t is None:
         return "–"
-    return t.astimezone(UTC).strftime("%b %d %H:%M:%S" if seconds else "%b %d %H:%M")
+    t = t.astimezone(UTC)
+    day = "%b %d" if t.year == (now or datetime.now(UTC)).year else "%b %d %Y"
+    return t.strftime(day + (" %H:%M:%S" if seconds else " %H:%M"))
 
 
 def fmt_pct(value: Any) -> str:
@@ -200,7 +214,7 @@ env = Environment(
 )
 env.filters.update(
     cents=fmt_cents, num=fmt_num, ms=fmt_ms, ts=fmt_ts, pct=fmt_pct, pretty=to_json_pretty,
-    short=short, urlq=urlq,
+    short=short, urlq=urlq, text_blocks=details.text_blocks, fields=details.fields,
 )
 
 

@@ -25,6 +25,7 @@ from pulse.mapping.families.base import Family, Field, keys
 from pulse.mapping.otlp.ids import key_uuid
 from pulse.mapping.otlp.items import Item
 from pulse.mapping.providers import normalize_provider
+from pulse.mapping.timestamps import duration_ms
 from pulse.mapping.usage import make_usage
 from pulse.records import SpanRecord, TraceRecord
 
@@ -70,6 +71,7 @@ def map_codex_logs(items: list[Item]) -> tuple[list[TraceRecord], list[SpanRecor
     pending: dict[str, Item] = {}
     prompts: dict[str, UUID] = {}
     tools: dict[str, list[Item]] = defaultdict(list)
+    unused = 0  # events that become no record (startup phases, stream deltas...): counted
     for item in sorted(items, key=lambda i: i.start_ns):
         name, conv = _name(item), _conv(item)
         if name == "conversation_starts":
@@ -87,9 +89,12 @@ def map_codex_logs(items: list[Item]) -> tuple[list[TraceRecord], list[SpanRecor
             traces.append(_trace(pending.pop(conv, None), item, providers))
         elif name in ("tool_decision", "tool_result"):
             tools[get_str(item.attrs, "call_id") or f"event:{item.start_ns}"].append(item)
+        else:
+            unused += 1
     traces += [_trace(req, None, providers) for req in pending.values() if _failed(req)]
+    unused += sum(1 for req in pending.values() if not _failed(req))  # no completion here
     spans += [_tool_span(call_id, group, prompts) for call_id, group in tools.items()]
-    return traces, spans, 0
+    return traces, spans, unused
 
 
 def _failed(item: Item) -> bool:
@@ -108,9 +113,9 @@ def _trace(request: Item | None, response: Item | None, providers: dict[str, str
     assert main is not None
     a = {**(request.attrs if request else {}), **(response.attrs if response else {})}
     conv = _conv(main)
-    duration = get_int(request.attrs, "duration_ms") if request else None
+    duration = duration_ms(get_int(request.attrs, "duration_ms")) if request else None
     if duration is None:
-        duration = get_int(a, "duration_ms") or 0
+        duration = duration_ms(get_int(a, "duration_ms")) or 0
     anchor = request or main
     error = None
     if request is not None and _failed(request) or get_str(a, "error.message"):
@@ -131,7 +136,7 @@ def _trace(request: Item | None, response: Item | None, providers: dict[str, str
         max(main.start_ns - duration * 1_000_000, 1),
         provider=normalize_provider(raw_provider) if raw_provider else "openai",
         model_requested=model,
-        model_used=model,
+        model_used=None if error else model,  # a failed call names no answering model
         usage=usage,
         error=error,
         reported=NOT_REPORTED,
@@ -162,7 +167,7 @@ def _tool_span(call_id: str, group: list[Item], prompts: dict[str, UUID]) -> Spa
     result = next((i for i in group if _name(i) == "tool_result"), None)
     main = result or decision or group[0]
     a = {**(decision.attrs if decision else {}), **(result.attrs if result else {})}
-    duration = get_int(result.attrs, "duration_ms") if result else None
+    duration = duration_ms(get_int(result.attrs, "duration_ms")) if result else None
     verdict = get_str(decision.attrs, "decision") if decision else None
     denied = (verdict or "").lower() in _DENIED
     failed = result is not None and as_bool(result.attrs.get("success")) is False

@@ -14,6 +14,7 @@ attributes. Classification: ``gen_ai.operation.name``.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from pulse.mapping.attrs import Attrs, as_dict, as_json, as_list, get_json, get_str, with_prefix
@@ -153,15 +154,22 @@ def _legacy_choice(payload: dict[str, Any]) -> dict[str, Any]:
 
 def _oldest_content(item: Item) -> Content | None:
     """<= 1.27: ``gen_ai.prompt`` / ``gen_ai.completion`` attributes (on the span or on
-    ``gen_ai.content.prompt|completion`` events), JSON strings of messages."""
+    ``gen_ai.content.prompt|completion`` events), JSON strings of messages; OpenLIT (<= 1.36)
+    puts plain text there instead (:func:`_openlit_content`)."""
     prompt = completion = None
+    prompt_text = completion_text = None
     for attrs in [item.attrs] + [ev.attrs for ev in item.events]:
         prompt = prompt if prompt is not None else as_list(attrs.get("gen_ai.prompt"))
         completion = (
             completion if completion is not None else as_list(attrs.get("gen_ai.completion"))
         )
+        prompt_text = prompt_text if prompt_text is not None else _text(attrs, "gen_ai.prompt")
+        completion_text = (completion_text if completion_text is not None
+                           else _text(attrs, "gen_ai.completion"))
     if prompt is None and completion is None:
-        return None
+        if prompt_text is None and completion_text is None:
+            return None
+        return _openlit_content(item, prompt_text, completion_text)
     first = completion[0] if completion else None
     return Content(
         format="otel_genai_legacy",
@@ -169,6 +177,51 @@ def _oldest_content(item: Item) -> Content | None:
         response={"messages": completion} if completion is not None else None,
         output_text=message_text(first) if first is not None else None,
         finish=first.get("finish_reason") if isinstance(first, dict) else None,
+    )
+
+
+def _text(attrs: Attrs, key: str) -> str | None:
+    value = attrs.get(key)
+    return value if isinstance(value, str) else None
+
+
+# OpenLIT renders the conversation as "role: content" lines (a line without a known role
+# continues the previous message: content may span lines).
+_ROLE_LINE = re.compile(r"^(system|developer|user|assistant|tool|function): ?(.*)$", re.S)
+
+
+def _openlit_messages(text: str) -> list[dict[str, Any]]:
+    messages: list[dict[str, Any]] = []
+    for line in text.split("\n"):
+        match = _ROLE_LINE.match(line)
+        if match:
+            messages.append({"role": match.group(1), "content": match.group(2)})
+        elif messages:
+            messages[-1]["content"] += "\n" + line
+        else:
+            messages.append({"role": "user", "content": line})
+    return messages
+
+
+def _openlit_content(item: Item, prompt: str | None, completion: str | None) -> Content:
+    """OpenLIT's plain-text ``gen_ai.prompt`` / ``gen_ai.completion``, and the tool call it
+    records on the chat span as ``gen_ai.tool.name`` / ``gen_ai.tool.call.id`` /
+    ``gen_ai.tool.args``."""
+    response = None
+    tool = get_str(item.attrs, "gen_ai.tool.name")
+    if completion is not None or tool:
+        message: dict[str, Any] = {"role": "assistant", "content": completion or ""}
+        if tool:
+            message["tool_calls"] = [{
+                "id": get_str(item.attrs, "gen_ai.tool.call.id"), "type": "function",
+                "function": {"name": tool,
+                             "arguments": get_str(item.attrs, "gen_ai.tool.args") or ""}}]
+        response = {"messages": [message]}
+    return Content(
+        format="openlit",
+        request={"messages": _openlit_messages(prompt)} if prompt else None,
+        response=response,
+        output_text=completion if completion is not None else ("" if tool else None),
     )
 
 
@@ -185,11 +238,14 @@ OTEL_GENAI = Family(
         Field.MODEL: keys("gen_ai.response.model", "gen_ai.request.model"),
         Field.RESPONSE_ID: keys("gen_ai.response.id"),
         Field.CONTENT: keys(current_content),
-        Field.FINISH_REASON: keys("gen_ai.response.finish_reasons"),
+        # the anthropic SDK's own spans (2.x) carry only the raw stop reason
+        Field.FINISH_REASON: keys("gen_ai.response.finish_reasons",
+                                  fallback=("anthropic.message.stop_reason",)),
         Field.INPUT_TOKENS: keys("gen_ai.usage.input_tokens"),
         Field.OUTPUT_TOKENS: keys("gen_ai.usage.output_tokens"),
         Field.CACHE_READ_TOKENS: keys("gen_ai.usage.cache_read.input_tokens"),
-        Field.CACHE_WRITE_TOKENS: keys("gen_ai.usage.cache_creation.input_tokens"),
+        Field.CACHE_WRITE_TOKENS: keys("gen_ai.usage.cache_creation.input_tokens",
+                                       fallback=("gen_ai.usage.cache_write.input_tokens",)),
         Field.REASONING_TOKENS: keys("gen_ai.usage.reasoning.output_tokens"),
         Field.TOTAL_TOKENS: keys("gen_ai.usage.total_tokens"),  # OpenLIT, migrated OpenLLMetry
         Field.COST_USD: keys("gen_ai.usage.cost"),  # OpenLIT

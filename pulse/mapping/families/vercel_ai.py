@@ -141,7 +141,10 @@ VERCEL_AI = Family(
         Field.CONTENT: keys(content),
         Field.INPUT_TOKENS: keys("ai.usage.inputTokens", "ai.usage.promptTokens"),
         Field.OUTPUT_TOKENS: keys("ai.usage.outputTokens", "ai.usage.completionTokens"),
-        Field.CACHE_READ_TOKENS: keys(last=("ai.usage.cachedInputTokens",)),
+        # AI SDK 6: inputTokens includes the cache; the details say how much (never added again)
+        Field.CACHE_READ_TOKENS: keys("ai.usage.inputTokenDetails.cacheReadTokens",
+                                      last=("ai.usage.cachedInputTokens",)),
+        Field.CACHE_WRITE_TOKENS: keys("ai.usage.inputTokenDetails.cacheWriteTokens"),
         Field.REASONING_TOKENS: keys("ai.usage.reasoningTokens"),
         Field.TOTAL_TOKENS: keys("ai.usage.totalTokens"),
         Field.TTFT_MS: keys("ai.response.msToFirstChunk"),

@@ -1,4 +1,4 @@
--- 001: projects, API keys, traces and spans (SPEC.md sections 3, 4, 6).
+-- 001: projects, API keys, traces and spans (docs/api.md §Native ingest, §Rows).
 -- Everything lives in schema "pulse". traces/spans become TimescaleDB hypertables on "timestamp"
 -- (1-day chunks) when the extension is installed in this database (the migration runner creates it
 -- when available); otherwise they stay plain tables with the same columns and indexes.
@@ -46,7 +46,7 @@ CREATE TABLE pulse.traces (
     error               jsonb,
     cost_cents          numeric(20, 6),
     metadata            jsonb NOT NULL DEFAULT '{}'::jsonb,
-    -- OpenTelemetry identity (SPEC.md section 5), null for natively ingested rows
+    -- OpenTelemetry identity (docs/mapping.md §Targets), null for natively ingested rows
     otel_trace_id       text,
     otel_span_id        text,
     otel_parent_span_id text,
@@ -84,7 +84,8 @@ CREATE TABLE pulse.spans (
     PRIMARY KEY (project_id, span_id, "timestamp")
 );
 
--- Indexes for every filter of SPEC.md section 4 (each list is "newest first" within a project).
+-- Indexes for every filter of docs/api.md §Query routes (each list is "newest first" within a
+-- project).
 CREATE INDEX traces_project_time_idx     ON pulse.traces (project_id, "timestamp" DESC);
 CREATE INDEX traces_project_id_idx       ON pulse.traces (project_id, trace_id);
 CREATE INDEX traces_session_idx          ON pulse.traces (project_id, session_id, "timestamp");

@@ -1,6 +1,6 @@
--- 002: records the database refused for good (SPEC.md section 7: every dropped item is counted
--- with a reason). The writer loop isolates a bad row by bisecting its batch and parks it here,
--- so the rest of the batch lands. payload is the record as the ingest path had it.
+-- 002: records the database refused for good (docs/api.md §Durability: every dropped item is
+-- counted with a reason). The writer loop isolates a bad row by bisecting its batch and parks it
+-- here, so the rest of the batch lands. payload is the record as the ingest path had it.
 CREATE TABLE pulse.dead_letters (
     id           bigserial PRIMARY KEY,
     project_id   uuid,

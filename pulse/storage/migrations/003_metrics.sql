@@ -1,10 +1,12 @@
 -- 003: OTLP metric data points (POST /v1/metrics, gRPC MetricsService), stored for charts and
--- reconciliation; never turned into traces (MAPPING.md §0, §13 "09"). Becomes a TimescaleDB
--- hypertable on "timestamp" (1-day chunks) when the extension is installed, like traces/spans.
+-- reconciliation; never turned into traces (docs/mapping.md §Metrics, §Golden fixtures "09").
+-- Becomes a TimescaleDB hypertable on "timestamp" (1-day chunks) when the extension is installed,
+-- like traces/spans.
 --
--- Idempotence (SPEC.md §6-7): a re-sent export must not double count, so one point is keyed by
--- its series - project, metric name, timestamp and series_hash (md5 of the canonical JSON of its
--- attributes, computed by storage/metrics.py) - and writers INSERT ... ON CONFLICT DO NOTHING.
+-- Idempotence (docs/mapping.md §Metrics): a re-sent export must not double count, so one point is
+-- keyed by its series - project, metric name, timestamp and series_hash (md5 of the canonical JSON
+-- of its attributes, computed by storage/metrics.py) - and writers INSERT ... ON CONFLICT DO
+-- NOTHING.
 CREATE TABLE pulse.metric_points (
     project_id    uuid NOT NULL,
     "timestamp"   timestamptz NOT NULL,

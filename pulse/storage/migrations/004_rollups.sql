@@ -1,12 +1,12 @@
 -- 004: analytics rollups maintained on write, session summaries, custom model prices.
 --
 -- Rollups (storage/rollups.py keeps them in the writer's transaction, from NEWLY inserted rows
--- only, so redelivery never double-counts): one row per (project, bucket, provider, model,
--- status) with request count, token and cost sums, latency sum and a latency histogram. The
--- histogram has fixed log-spaced bins (pulse.latency_bin): bin 1 holds latencies below 1 ms, bin
--- b >= 2 holds [2^((b-2)/8), 2^((b-1)/8)) ms, the last bin everything above ~37 hours. A
--- percentile read from it is within 4.5 % of the true value (above 1 ms).
--- Plain tables on purpose: continuous aggregates need the Timescale license (DESIGN.md).
+-- only, so redelivery never double-counts): one row per (project, bucket, provider, model, status)
+-- with request count, token and cost sums, latency sum and a latency histogram. The histogram has
+-- fixed log-spaced bins (pulse.latency_bin): bin 1 holds latencies below 1 ms, bin b >= 2 holds
+-- [2^((b-2)/8), 2^((b-1)/8)) ms, the last bin everything above ~37 hours. A percentile read from it
+-- is within 4.5 % of the true value (above 1 ms). Plain tables on purpose: continuous aggregates
+-- need the Timescale license (docs/architecture.md §Storage).
 
 CREATE FUNCTION pulse.latency_bin(latency_ms double precision) RETURNS integer
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$

@@ -1,6 +1,6 @@
--- 005: users, project memberships with roles, browser sessions (SPEC.md section 2).
--- Passwords are argon2id hashes (PHC strings); session tokens are stored as their SHA-256 only,
--- so a database dump holds nothing that can be replayed as a cookie.
+-- 005: users, project memberships with roles, browser sessions
+-- (docs/api.md §Projects and roles, §Dashboard sessions). Passwords are argon2id hashes (PHC strings); session tokens are stored as
+-- their SHA-256 only, so a database dump holds nothing that can be replayed as a cookie.
 
 CREATE TABLE pulse.users (
     id             uuid PRIMARY KEY,

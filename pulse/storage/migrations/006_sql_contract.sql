@@ -1,4 +1,4 @@
--- 006: the versioned SQL contract (SPEC.md §6, docs/sql.md) and a read-only role for dashboards.
+-- 006: the versioned SQL contract (docs/sql.md) and a read-only role for dashboards.
 -- Views named *_v1 never change incompatibly: a breaking change ships as *_v2 next to them.
 -- Columns may be appended. Views run with their owner's rights, so the read-only role needs
 -- SELECT on the views only, never on the tables behind them.

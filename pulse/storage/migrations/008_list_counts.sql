@@ -1,4 +1,5 @@
--- 008: per-hour row counts keyed the way GET /v1/traces and GET /v1/spans filter (SPEC.md §4).
+-- 008: per-hour row counts keyed the way GET /v1/traces and GET /v1/spans filter
+-- (docs/api.md §Query routes).
 --
 -- The listing routes return an exact "total". Counting millions of raw rows per request is too
 -- slow, so the writer (storage/rollups.py) keeps, in its transaction and from NEWLY inserted rows

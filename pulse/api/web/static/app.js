@@ -48,6 +48,13 @@
     const r = document.getElementById("a-range"); if (r) r.value = "custom";
   }));
 
+  // the server's "num" filter (pulse/api/web/render.py fmt_num)
+  function num(v) {
+    if (Math.abs(v) >= 1e6) return (v / 1e6).toFixed(1) + "M";
+    if (Math.abs(v) >= 1e4) return (v / 1e3).toFixed(1) + "k";
+    return v.toLocaleString("en-US");
+  }
+
   function poller(fn) {
     let n = 0, timer = null;
     const status = document.querySelector("[data-live-status]");
@@ -81,6 +88,8 @@
         const empty = body.querySelector("tr.empty"); if (empty) empty.remove();
         fresh.reverse().forEach((x) => body.insertBefore(x, body.firstChild));
         body.dataset.newest = body.querySelector("tr[data-ts]").dataset.ts;
+        const total = document.querySelector("[data-total]");
+        if (total) { total.dataset.total = Number(total.dataset.total) + fresh.length; total.textContent = num(Number(total.dataset.total)); }
       }
       return true;
     });

@@ -12,6 +12,7 @@ from pulse.mapping.content import clean_output_text, compact, part_text
 from pulse.mapping.families.claude_code.identity import request_trace_id
 from pulse.mapping.finish import finish_reason
 from pulse.mapping.otlp.items import Item
+from pulse.mapping.timestamps import duration_ms
 
 
 class TraceParts:
@@ -21,7 +22,7 @@ class TraceParts:
         self.item, self.name = item, name
         self.key = request_trace_id(item)
         self.request_id = get_str(item.attrs, "request_id")
-        duration = get_int(item.attrs, "duration_ms")
+        duration = duration_ms(get_int(item.attrs, "duration_ms"))
         self.duration_ms = float(duration) if duration is not None and duration >= 0 else 0.0
         # the event is emitted when the call ends: the call started duration_ms earlier
         self.start_ns = max(item.start_ns - int(self.duration_ms * 1_000_000), 1)

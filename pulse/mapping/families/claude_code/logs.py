@@ -18,7 +18,7 @@ from typing import Any
 from uuid import UUID
 
 from pulse.mapping.assemble import assemble_trace, make_span
-from pulse.mapping.attrs import as_bool, as_dict, as_json, get_decimal, get_int, get_str
+from pulse.mapping.attrs import as_bool, as_dict, as_json, get_decimal, get_float, get_int, get_str
 from pulse.mapping.content import clean_output_text, compact
 from pulse.mapping.cost import NOT_REPORTED, Reported, to_cents
 from pulse.mapping.families.claude_code.api_calls import TraceParts
@@ -30,8 +30,10 @@ from pulse.mapping.families.claude_code.identity import (
     session_of,
     tool_span_id,
 )
+from pulse.mapping.merge import OWN_LATENCY
 from pulse.mapping.otlp.ids import key_uuid
 from pulse.mapping.otlp.items import Item
+from pulse.mapping.timestamps import duration_ms
 from pulse.mapping.usage import make_usage
 from pulse.records import SpanRecord, TraceRecord
 
@@ -126,7 +128,8 @@ def _build_trace(p: TraceParts) -> TraceRecord:
         **usage.metadata(),
         **compact({"model_family": model_family, "content_format": p.content_format(),
                    "redacted": True if redacted or p.redacted else None,
-                   "message_id": p.message_id(), "refusal": p.refusal}),
+                   "message_id": p.message_id(), "refusal": p.refusal,
+                   "ttft_ms": None if error else get_float(a, "ttft_ms")}),
     }
     return assemble_trace(
         trace_id=p.key,
@@ -134,7 +137,7 @@ def _build_trace(p: TraceParts) -> TraceRecord:
         start_ns=p.start_ns,
         provider=provider,
         model_requested=model,
-        model_used=model,
+        model_used=None if error else model,  # a failed call names no answering model
         provider_request_id=p.request_id,
         request_body=p.request_body,
         response_body=p.response_body,
@@ -144,6 +147,7 @@ def _build_trace(p: TraceParts) -> TraceRecord:
         error=error,
         reported=(Decimal(0), "computed") if error else _reported_cost(a),
         latency_ms=p.duration_ms,
+        assembly=OWN_LATENCY,  # its duration_ms wins over the beta span's (record assembly)
         session_id=session_of(p.item)[0],
         metadata={**metadata, **compact({"finish_reason_raw": p.finish()[1]})},
     )
@@ -165,7 +169,7 @@ def _tool_spans(decisions: list[Item], results: list[Item], all_items: list[Item
     """tool_decision + tool_result of the same ``tool_use_id`` -> one tool_use span."""
     groups: dict[str, dict[str, Item]] = defaultdict(dict)
     for item in decisions + results:
-        tool_id = get_str(item.attrs, "tool_use_id") or f"event:{item.start_ns}:{id(item)}"
+        tool_id = get_str(item.attrs, "tool_use_id") or _event_tool_id(item)
         groups[tool_id].setdefault(event_name(item), item)
     requests = sorted((i for i in all_items if event_name(i) == "api_request"),
                       key=lambda i: i.start_ns)
@@ -173,12 +177,21 @@ def _tool_spans(decisions: list[Item], results: list[Item], all_items: list[Item
             for tool_id, g in groups.items()]
 
 
+def _event_tool_id(item: Item) -> str:
+    """A tool event without ``tool_use_id``: its own key from what a re-send repeats (session,
+    prompt, event sequence, else the event time), so the span id is the same every time."""
+    a = item.attrs
+    sequence = get_str(a, "event.sequence") or str(item.start_ns)
+    return ":".join(("event", session_of(item)[0] or "", get_str(a, "prompt.id") or "",
+                     sequence, event_name(item)))
+
+
 def _tool_span(tool_id: str, decision: Item | None, result: Item | None,
                requests: list[Item]) -> SpanRecord:
     main = result or decision
     assert main is not None
     a = {**(decision.attrs if decision else {}), **(result.attrs if result else {})}
-    duration = get_int(result.attrs, "duration_ms") if result else None
+    duration = duration_ms(get_int(result.attrs, "duration_ms")) if result else None
     start = main.start_ns - (duration or 0) * 1_000_000 if result else main.start_ns
     decision_value = get_str(decision.attrs, "decision") if decision else None
     rejected = (decision_value or "").lower() in ("reject", "denied", "abort")
@@ -282,7 +295,7 @@ def _response_span(item: Item) -> SpanRecord:
 
 def _subagent_span(item: Item) -> SpanRecord:
     a = item.attrs
-    duration = get_int(a, "duration_ms")
+    duration = duration_ms(get_int(a, "duration_ms"))
     return make_span(
         item=item,
         start_ns=max(item.start_ns - (duration or 0) * 1_000_000, 1),

@@ -32,6 +32,7 @@ from pulse.mapping.jsonsafe import clean_json
 from pulse.mapping.otlp.ids import otel_uuid
 from pulse.mapping.otlp.items import Item
 from pulse.mapping.span_builder import build_span as build_generic_span
+from pulse.mapping.timestamps import duration_ms
 from pulse.mapping.usage import make_usage
 from pulse.records import SpanRecord, TraceRecord
 
@@ -75,13 +76,13 @@ def build_llm_request(item: Item, by_span: Mapping[str, Item]) -> TraceRecord:
         item=item,
         provider=provider,
         model_requested=model,
-        model_used=model,
+        model_used=None if error else model,  # a failed call names no answering model
         provider_request_id=get_str(a, "request_id", "gen_ai.response.id"),
         usage=usage,
         finish_reason=finish,
         error=error,
         reported=(None, None),
-        latency_ms=item.duration_ms or float(get_int(a, "duration_ms") or 0),
+        latency_ms=item.duration_ms or float(duration_ms(get_int(a, "duration_ms")) or 0),
         session_id=session_of(item)[0],
         metadata={**event_metadata(item), **usage.metadata(), **compact({
             "model_family": family, "finish_reason_raw": raw, "content_format": "none",
