@@ -18,6 +18,7 @@ This module imports nothing from the project but ``errors``.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 from collections.abc import Callable, Iterator, Mapping
@@ -101,6 +102,15 @@ def _origins(value: Any) -> tuple[str, ...]:
     for origin in out:
         if not re.match(r"^https?://[^/\s]+$", origin):
             raise ValueError(f"{origin!r} is not an origin like https://pulse.example.com")
+    return out
+
+
+def _addresses(value: Any) -> tuple[str, ...]:
+    """Proxy addresses or networks (``10.0.0.1``, ``10.0.0.0/8``, ``::1``), comma-separated."""
+    items = value if isinstance(value, list) else str(value or "").split(",")
+    out = tuple(str(a).strip() for a in items if str(a).strip())
+    for address in out:
+        ipaddress.ip_network(address, strict=False)  # ValueError names the bad one
     return out
 
 
@@ -220,6 +230,16 @@ class Settings:
         256 * MiB, "PULSE_MAX_INFLIGHT_BYTES", _HTTP + "max_inflight_bytes",
         _int_range(MiB, 64 * 1024 * MiB),
         "request bodies processed at once, at most; beyond it new requests get 503 + Retry-After")
+    http_body_timeout_s: int = _setting(
+        30, "PULSE_HTTP_BODY_TIMEOUT_S", _HTTP + "read_timeout_s", _int_range(1, 3600),
+        "a request body must arrive within this many seconds (408 otherwise)")
+    http_idle_timeout_s: int = _setting(
+        5, "PULSE_HTTP_IDLE_TIMEOUT_S", _HTTP + "idle_timeout_s", _int_range(1, 3600),
+        "an idle keep-alive connection is closed after this many seconds")
+    http_max_connections: int = _setting(
+        1000, "PULSE_HTTP_MAX_CONNECTIONS", _HTTP + "max_connections", _int_range(8, 1_000_000),
+        "open connections plus requests in progress, at most; beyond it requests get an "
+        "immediate 503 (the open-file limit is raised to fit at start-up)")
     # --- processors: the ingest pipeline ---------------------------------------------------
     writer_batch_entries: int = _setting(
         500, "PULSE_WRITER_BATCH_ENTRIES", "processors.batch.send_batch_size",
@@ -314,6 +334,10 @@ class Settings:
     signin_account_limit: int = _setting(
         10, "PULSE_SIGNIN_ACCOUNT_LIMIT", _AUTH + "signin_account_limit",
         _int_range(1, 100_000), "failed sign-ins per account per 15 minutes (429 beyond)")
+    trusted_proxies: tuple[str, ...] = _setting(
+        (), "PULSE_TRUSTED_PROXIES", _AUTH + "trusted_proxies", _addresses,
+        "addresses or networks of reverse proxies whose `X-Forwarded-For`/`-Proto` are believed "
+        "(comma-separated); empty: forwarded headers are ignored, the client is the peer")
     signup: str = _setting(
         "first_account", "PULSE_SIGNUP", _AUTH + "signup",
         _choice("first_account", "open", "closed"),

@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import resource
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -239,7 +240,8 @@ def build_app(
     """The HTTP application for the configured role over an open pool and ingest pipeline."""
     keys = KeyAuthenticator(pool)
     authenticate = make_authenticator(keys)
-    limits = BodyLimits(settings.max_request_body_bytes, settings.max_decompressed_bytes)
+    limits = BodyLimits(settings.max_request_body_bytes, settings.max_decompressed_bytes,
+                        settings.http_body_timeout_s)
     svc = Services(
         pool=pool,
         readiness=_readiness(pool, pipeline, settings.writer_stall_s),
@@ -310,6 +312,38 @@ class _Server(uvicorn.Server):
                 loop.remove_signal_handler(sig)
 
 
+def http_server_config(settings: Settings, app: FastAPI, port: int | None = None) -> uvicorn.Config:
+    """The HTTP server's settings. Forwarded headers (``X-Forwarded-For``) are believed only
+    from ``PULSE_TRUSTED_PROXIES`` (uvicorn's own default trusts loopback, which lets the clients
+    of any local proxy pick their address and rotate past the per-address sign-in throttle)."""
+    return uvicorn.Config(
+        app,
+        host=settings.http_host,
+        port=settings.http_port if port is None else port,
+        log_level=settings.log_level,
+        access_log=settings.log_level == "debug",
+        lifespan="off",
+        timeout_graceful_shutdown=settings.shutdown_timeout_s,
+        server_header=False,
+        proxy_headers=bool(settings.trusted_proxies),
+        forwarded_allow_ips=list(settings.trusted_proxies) or None,
+        timeout_keep_alive=settings.http_idle_timeout_s,
+        limit_concurrency=settings.http_max_connections,  # beyond it: an immediate 503
+    )
+
+
+def raise_open_file_limit(connections: int) -> None:
+    """Raise the soft open-file limit (often 1,024) towards the hard one so that the connection
+    cap, not file exhaustion, decides: at the fd limit accept() fails and *every* client -
+    /health included - hangs instead of getting a fast 503."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = connections + 1024  # database pool, queue segments, gRPC, workers' pipes
+    if soft != resource.RLIM_INFINITY and soft < want:
+        target = want if hard == resource.RLIM_INFINITY else min(want, hard)
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+
+
 def announce_key(key: accounts.NewKey, out: TextIO = sys.stdout) -> None:
     print(
         f'\nCreated project "Default" ({key.project_id}).\n'
@@ -370,16 +404,8 @@ async def serve(
                     "PULSE_GRPC_ENDPOINT", "or PULSE_GRPC_ENABLED=false",
                 )) from exc
             print(f"OTLP gRPC listening on {settings.grpc_host}:{receiver.port}", flush=True)
-        config = uvicorn.Config(
-            app,
-            host=settings.http_host,
-            port=settings.http_port,
-            log_level=settings.log_level,
-            access_log=settings.log_level == "debug",
-            lifespan="off",
-            timeout_graceful_shutdown=settings.shutdown_timeout_s,
-            server_header=False,
-        )
+        raise_open_file_limit(settings.http_max_connections)
+        config = http_server_config(settings, app)
         server = _Server(config)
         serving = asyncio.create_task(server.serve())
         while not server.started and not serving.done():  # noqa: ASYNC110 - uvicorn has only a flag

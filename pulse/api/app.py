@@ -6,7 +6,9 @@ receivers' ingest routes) from ``main``; it builds nothing long-lived itself.
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from collections.abc import Iterable
 
 import psycopg
@@ -25,6 +27,16 @@ from pulse.api.web import install as install_web
 from pulse.errors import PulseError
 
 log = logging.getLogger("pulse.api")
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+class ErrorJSON(JSONResponse):
+    """The error shape, rendered so that a lone surrogate quoted from the request (not encodable
+    as UTF-8) becomes U+FFFD instead of failing the error answer itself with a 500."""
+
+    def render(self, content: object) -> bytes:
+        text = json.dumps(content, ensure_ascii=False, separators=(",", ":"))
+        return _SURROGATE.sub("\ufffd", text).encode("utf-8")
 
 
 def error_response(exc: PulseError) -> JSONResponse:
@@ -32,7 +44,7 @@ def error_response(exc: PulseError) -> JSONResponse:
     retry_after = getattr(exc, "retry_after", None)
     if retry_after is not None:
         headers["Retry-After"] = str(retry_after)
-    return JSONResponse(exc.body(), status_code=exc.http_status, headers=headers)
+    return ErrorJSON(exc.body(), status_code=exc.http_status, headers=headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -50,7 +62,7 @@ def install_error_handlers(app: FastAPI) -> None:
             return JSONResponse({"error": "Invalid JSON body"}, 400)
         in_body = any(e.get("loc", ("",))[0] == "body" for e in exc.errors())
         message = "Validation failed" if in_body else "Invalid query parameters"
-        return JSONResponse({"error": message, "details": details}, 400)
+        return ErrorJSON({"error": message, "details": details}, 400)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:

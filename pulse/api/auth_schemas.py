@@ -176,8 +176,8 @@ class MemberList(BaseModel):
 
 
 class NewMemberOut(BaseModel):
-    user: MemberOut
-    created: bool = Field(description="false when an existing user was added to the project")
+    user: MemberOut = Field(description="the request echoed (name, email, role) with the "
+                            "account id: the same answer whether the account existed or not")
 
 
 def errors(*codes: int) -> dict[int | str, dict[str, Any]]:

@@ -4,6 +4,10 @@ Dates accept ISO 8601 (a naive value is UTC), epoch seconds or milliseconds (dig
 means seconds) and ``YYYY-MM-DD`` (start of day for ``date_from``, end of day for ``date_to``).
 The analytics routes refuse the date-only form (``datetime_only``), as the reference Pulse
 service does: a range of whole days there is spelled with full datetimes.
+
+Every date must lie in ``[DATE_MIN, DATE_MAX]`` (1970 to 2262, the range of OTLP's
+nanosecond timestamps): outside it no row can exist, and the storage layer's range arithmetic
+(an exclusive end one microsecond later, whole-hour edges) would overflow Python's datetime.
 """
 
 from __future__ import annotations
@@ -11,13 +15,17 @@ from __future__ import annotations
 import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import quote, unquote_to_bytes
 
 from starlette.datastructures import QueryParams
+from starlette.requests import Request
 
 from pulse.errors import InvalidInput
 
 _DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _DIGITS = re.compile(r"^\d{1,16}$")
+DATE_MIN = datetime(1970, 1, 1, tzinfo=UTC)
+DATE_MAX = datetime(2262, 4, 11, tzinfo=UTC)  # 2**63 ns after the epoch, rounded down to a day
 
 
 def parse_date(
@@ -29,6 +37,16 @@ def parse_date(
             f"Invalid {name} parameter: a full ISO 8601 datetime is required"
             f" (e.g. {text}T00:00:00Z), not a date"
         )
+    value = _parse(name, text, end_of_day)
+    if not DATE_MIN <= value <= DATE_MAX:
+        raise InvalidInput(f"Invalid {name} parameter", [{
+            "field": name,
+            "message": "Must be between 1970-01-01T00:00:00Z and 2262-04-11T00:00:00Z",
+        }])
+    return value
+
+
+def _parse(name: str, text: str, end_of_day: bool) -> datetime:
     try:
         if _DAY.match(text):
             day = datetime.strptime(text, "%Y-%m-%d").replace(tzinfo=UTC)
@@ -112,3 +130,19 @@ def paging(
     limit = int_param(q, "limit", default_limit, 1, max_limit, errors)
     offset = int_param(q, "offset", 0, 0, 10**9, errors)
     return limit, offset
+
+
+def encoded_tail(request: Request, route_prefix: str) -> list[str]:
+    """The path segments after ``route_prefix`` (a route template such as
+    ``/v1/sessions``), split on the request's *raw* slashes and then percent-decoded each.
+
+    Starlette routes on the decoded path, where ``a%2Fb`` has become ``a/b``; ids that may
+    contain any character (session ids) are therefore read from ``raw_path``, so an encoded
+    ``/`` stays inside its segment: ``/v1/sessions/a%2Fb/spans`` -> ``["a/b", "spans"]``.
+    """
+    raw = request.scope.get("raw_path")
+    if raw is None:  # an ASGI server without raw_path: the decoded path is all there is
+        raw = quote(request.scope["path"]).encode("ascii")
+    parts = raw.split(b"?", 1)[0].split(b"/")
+    depth = len(route_prefix.rstrip("/").split("/"))
+    return [unquote_to_bytes(p).decode("utf-8", "replace") for p in parts[depth:]]

@@ -9,12 +9,19 @@ process a ready queue payload, which it only has to append durably. Mapping stil
 *before* the acknowledgement, so ``partial_success`` stays exact.
 
 ``workers=0`` runs the same function inline (tests, tiny deployments).
+
+Workers never outlive the service: each runs a watchdog thread that exits the worker as soon as
+its parent is gone (``kill -9`` of ``serve`` leaves no orphans; a worker busy with a huge export
+is stopped too, since ``os._exit`` does not wait for the mapping to finish).
 """
 
 from __future__ import annotations
 
 import asyncio
 import multiprocessing
+import os
+import threading
+import time
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -88,6 +95,29 @@ def _warm() -> bool:
     return True
 
 
+PARENT_POLL_S = 0.5
+
+
+def _init_worker(parent: int, aliases) -> None:
+    """Worker initializer: the parent watchdog and the model aliases."""
+    _watch_parent(parent)
+    set_model_aliases(aliases)
+
+
+def _watch_parent(parent: int) -> None:
+    """Worker initializer: exit this process once ``parent`` is no longer its parent (it died
+    and the worker was re-parented). Polling ``getppid`` works for any way the parent ends and
+    needs no signal set up by the thread that happened to spawn the worker (unlike
+    ``PR_SET_PDEATHSIG``, which fires when that *thread* exits)."""
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(PARENT_POLL_S)
+        os._exit(0)
+
+    threading.Thread(target=watch, name="pulse-parent-watchdog", daemon=True).start()
+
+
 class Mapper:
     """Runs :func:`map_export` inline or in ``workers`` processes (an async context manager)."""
 
@@ -112,7 +142,7 @@ class Mapper:
         if self.workers > 0:
             self._pool = ProcessPoolExecutor(
                 self.workers, mp_context=multiprocessing.get_context("spawn"),
-                initializer=set_model_aliases, initargs=(self.model_aliases,),
+                initializer=_init_worker, initargs=(os.getpid(), self.model_aliases),
             )
             loop = asyncio.get_running_loop()
             # start every worker now (imports take ~1 s), not on the first request

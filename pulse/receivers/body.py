@@ -4,18 +4,27 @@ the request's media type. Shared by the native and the OTLP/HTTP receivers."""
 
 from __future__ import annotations
 
+import asyncio
 import zlib
 from dataclasses import dataclass
 
 from fastapi import Request
 
 from pulse.errors import InvalidInput, PayloadTooLarge, UnsupportedMediaType
+from pulse.receivers.inflight import CHARGE_KEY
 
 
 @dataclass(frozen=True, slots=True)
 class BodyLimits:
     max_body_bytes: int
     max_decompressed_bytes: int
+    read_timeout_s: float = 30.0  # the whole body must arrive within this (408 otherwise)
+
+
+class RequestTimeout(InvalidInput):
+    """The client did not send its body in time (a slow or held-open upload)."""
+
+    http_status = 408
 
 
 def media_type(request: Request) -> str:
@@ -28,16 +37,30 @@ async def read_body(request: Request, limits: BodyLimits) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limits.max_body_bytes:
         raise PayloadTooLarge(f"Request body exceeds {limits.max_body_bytes} bytes")
+    try:
+        async with asyncio.timeout(limits.read_timeout_s):
+            body = await _read(request, limits.max_body_bytes)
+    except TimeoutError:
+        raise RequestTimeout(
+            f"Request body not received within {limits.read_timeout_s:g} s"
+        ) from None
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    out = decompress(body, encoding, limits.max_decompressed_bytes)
+    charge = request.scope.get(CHARGE_KEY)
+    if charge is not None and out is not body:  # the inflated copy is held too
+        charge(len(out))
+    return out
+
+
+async def _read(request: Request, max_bytes: int) -> bytes:
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():  # also covers chunked transfer encoding
         size += len(chunk)
-        if size > limits.max_body_bytes:
-            raise PayloadTooLarge(f"Request body exceeds {limits.max_body_bytes} bytes")
+        if size > max_bytes:
+            raise PayloadTooLarge(f"Request body exceeds {max_bytes} bytes")
         chunks.append(chunk)
-    body = b"".join(chunks)
-    encoding = request.headers.get("content-encoding", "identity").strip().lower()
-    return decompress(body, encoding, limits.max_decompressed_bytes)
+    return b"".join(chunks)
 
 
 def decompress(body: bytes, encoding: str, limit: int) -> bytes:

@@ -4,14 +4,26 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pulse.errors import Overloaded
+
+CHARGE_KEY = "pulse.inflight.charge"  # scope entry: charge(n) counts n more bytes held
+
 
 class InflightLimit:
     """ASGI middleware bounding the request bytes being processed at once (never an unbounded
-    buffer). Under overload the disk queue absorbs what was accepted, but every request
-    in flight also holds its body and decoded objects in memory: beyond ``max_bytes`` of request
-    bodies in flight, new requests with a body get 503 + Retry-After at once, before their body
-    is read. A request larger than the whole budget is still admitted when nothing else is in
-    flight (its size is bounded by the body limit). Chunked bodies are counted as they stream.
+    buffer). Every request in flight holds its body and decoded objects in memory: while the
+    bytes in flight exceed ``max_bytes``, new requests with a body get 503 + Retry-After at
+    once, before their body is read.
+
+    What counts is what is **really held**, not what a client declares: body bytes as they are
+    received, plus what decompression inflates them to (``read_body`` charges it through the
+    ``pulse.inflight.charge`` scope entry). A client that sends headers with a huge
+    ``Content-Length`` and then nothing holds nothing (and is cut off by the body read
+    timeout); a gzip bomb is charged for its inflated size, not its 60 KiB on the wire.
+
+    A request whose bytes push the total over the budget while others are in flight is
+    refused mid-body (503 + Retry-After, :class:`OverBudget`); a request alone may exceed it
+    (its size is bounded by the body limits).
     """
 
     def __init__(self, app, max_bytes: int, on_reject: Callable[[], None] | None = None) -> None:
@@ -24,35 +36,48 @@ class InflightLimit:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
-        declared = _content_length(scope)
-        if self.used > 0 and self.used + declared > self.max_bytes:
+        if self.used >= self.max_bytes:
             if self.on_reject:
                 self.on_reject()
             await _overloaded(send)
             return
-        held = declared
-        self.used += held
+        held = 0
+
+        def charge(n: int) -> None:
+            nonlocal held
+            held += n
+            self.used += n
+            if self.used > self.max_bytes and self.used > held:  # others hold bytes too
+                if self.on_reject:
+                    self.on_reject()
+                raise OverBudget("Too many requests in flight, retry later")
 
         async def counting_receive():
-            nonlocal held
             message = await receive()
             if message["type"] == "http.request":
-                extra = max(0, len(message.get("body", b"")) - declared)
-                held += extra
-                self.used += extra
+                charge(len(message.get("body", b"")))
             return message
 
+        started = False
+
+        async def watching_send(message):
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        scope[CHARGE_KEY] = charge
         try:
-            await self.app(scope, counting_receive if declared == 0 else receive, send)
+            await self.app(scope, counting_receive, watching_send)
+        except OverBudget:  # an app without an error handler for it (the API has one)
+            if started:
+                raise
+            await _overloaded(send)
         finally:
             self.used -= held
 
 
-def _content_length(scope) -> int:
-    for name, value in scope.get("headers", ()):
-        if name == b"content-length":
-            return int(value) if value.isdigit() else 0
-    return 0
+class OverBudget(Overloaded):
+    """The bytes in flight went over the budget while this request's body was arriving."""
 
 
 async def _overloaded(send) -> None:

@@ -16,6 +16,7 @@ requests the API's one error shape ``{"error": msg}`` extended with the ``code``
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -37,6 +38,21 @@ PROTOBUF = "application/x-protobuf"
 JSON = "application/json"
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _scrub(value: Any) -> Any:
+    """``value`` with lone surrogates (which an error message may quote from a JSON body, and
+    which UTF-8 cannot encode) replaced by U+FFFD, so the error answer itself cannot fail."""
+    if isinstance(value, str):
+        return _SURROGATE.sub("\ufffd", value)
+    if isinstance(value, dict):
+        return {_scrub(k): _scrub(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_scrub(v) for v in value]
+    return value
+
+
 def encode_message(msg: Message, as_json: bool) -> Response:
     """A 200 Export response in the request's encoding."""
     if as_json:
@@ -56,7 +72,7 @@ def error_response(exc: PulseError, as_json: bool) -> Response:
         body: dict[str, Any] = exc.body()
         body["code"] = status.grpc_code(exc).value[0]
         body["message"] = exc.message
-        return Response(orjson.dumps(body), code, headers=headers, media_type=JSON)
+        return Response(orjson.dumps(_scrub(body)), code, headers=headers, media_type=JSON)
     return Response(status.status_bytes(exc), code, headers=headers, media_type=PROTOBUF)
 
 

@@ -185,3 +185,24 @@ async def test_sign_in_body_errors(server):
                          json={"email": "a@b.c", "password": "x" * 100_000})
         assert r.status_code == 413
         assert r.json()["error"].startswith("Request body exceeds")
+
+
+async def test_one_address_guessing_cannot_lock_the_owner_out(server, account):
+    """The guessing address is throttled harder (5 failures per account per 15 minutes) than
+    the account (10 from all addresses): ten wrong passwords from one address leave the owner
+    able to sign in from another one."""
+    statuses = []
+    async with client(server, fresh_ip()) as attacker:
+        for _ in range(10):
+            r = await attacker.post("/api/auth/sign-in/email",
+                                    json={"email": account.email, "password": "guess"})
+            statuses.append(r.status_code)
+        assert statuses == [401] * 5 + [429] * 5
+        assert int(r.headers["retry-after"]) > 0
+        r = await attacker.post("/api/auth/sign-in/email",  # the right one, from that address
+                                json={"email": account.email, "password": PASSWORD})
+        assert r.status_code == 429
+    async with client(server, fresh_ip()) as owner:
+        r = await owner.post("/api/auth/sign-in/email",
+                             json={"email": account.email, "password": PASSWORD})
+        assert r.status_code == 200, r.text

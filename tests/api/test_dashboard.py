@@ -109,20 +109,32 @@ async def test_key_lifecycle_and_immediate_revocation(server, account):
 
 
 async def test_users_add_existing_and_new(server, account):
+    """Adding by email answers the same whether or not the account exists (no enumeration):
+    name and password are always required; an existing account keeps its own."""
     c, h = account.client, account.scoped
     other = await sign_up(server)
-    r = await c.post("/dashboard/api/users", headers=h,
-                     json={"email": other.email, "password": "overwrite attempt"})
-    assert r.status_code == 201 and r.json()["created"] is False
-    assert r.json()["user"]["role"] == "user"
+    new = fresh_email()
+    answers = {}
+    for email in (other.email, new):
+        r = await c.post("/dashboard/api/users", headers=h, json={"email": email})
+        assert (r.status_code, r.json()["error"]) == (400, "A user needs a name and a password")
+        r = await c.post("/dashboard/api/users", headers=h, json={
+            "email": email, "name": "Zed", "password": "overwrite attempt 1"})
+        assert r.status_code == 201, r.text
+        user = r.json()["user"]
+        answers[email] = (sorted(r.json()), sorted(user), user["email"], user["name"],
+                          user["role"])
+    assert answers[other.email] == (["user"], ["createdAt", "email", "id", "name", "role"],
+                                    other.email, "Zed", "user")
+    assert answers[new][0:2] + answers[new][3:] == answers[other.email][0:2] + \
+        answers[other.email][3:]
     await sign_in(server, other.email)  # password untouched by the admin's request
-    r = await c.post("/dashboard/api/users", headers=h, json={"email": other.email})
+    r = await c.post("/dashboard/api/users", headers=h, json={
+        "email": other.email, "name": "Zed", "password": "overwrite attempt 1"})
     assert (r.status_code, r.json()) == (409, {"error": "User is already a member of this project"})
-    r = await c.post("/dashboard/api/users", headers=h, json={"email": fresh_email()})
-    assert r.status_code == 400
     users = (await c.get("/dashboard/api/users", headers=h)).json()["users"]
     assert [(u["email"], u["role"]) for u in users] == [(account.email, "admin"),
-                                                        (other.email, "user")]
+                                                        (other.email, "user"), (new, "user")]
     await other.client.aclose()
 
 

@@ -57,11 +57,11 @@ async def test_excess_in_flight_gets_503_with_retry_after():
     await asyncio.sleep(0.01)
     assert limit.used == 600
     second = request(b"y" * 600)
-    await limit(*second[:3])  # answered at once, body never read
+    await limit(*second[:3])  # refused as soon as its bytes go over the budget
     assert status(second[3]) == 503
     headers = dict(second[3][0]["headers"])
     assert headers[b"retry-after"] == b"1"
-    assert app.seen == [600] and rejected == [1]
+    assert app.seen == [600] and rejected == [1] and limit.used == 600
     third = request(b"z" * 300)  # fits beside the first
     task3 = asyncio.create_task(limit(*third[:3]))
     await asyncio.sleep(0.01)
@@ -82,6 +82,57 @@ async def test_chunked_bodies_are_counted_as_they_stream():
     late = request(b"d" * 300)
     await limit(*late[:3])
     assert status(late[3]) == 503
+    app.release.set()
+    await task
+    assert limit.used == 0
+
+
+async def test_declared_length_holds_nothing_until_bytes_arrive():
+    """A client declaring a huge body and sending nothing must not block everyone else."""
+    app = HoldingApp()
+    limit = InflightLimit(app, max_bytes=1000)
+    scope = {"type": "http", "method": "POST", "path": "/v1/traces",
+             "headers": [(b"content-length", b"20000000")]}
+    never = asyncio.Event()
+
+    async def silent_receive():
+        await never.wait()
+        return {"type": "http.disconnect"}
+
+    async def drop(message):
+        pass
+
+    holders = [asyncio.create_task(limit(scope, silent_receive, drop)) for _ in range(14)]
+    await asyncio.sleep(0.01)
+    assert limit.used == 0
+    normal = request(b"n" * 500)
+    app.release.set()
+    await limit(*normal[:3])
+    assert status(normal[3]) == 202
+    for task in holders:
+        task.cancel()
+    await asyncio.gather(*holders, return_exceptions=True)
+    assert limit.used == 0
+
+
+async def test_inflated_bytes_are_charged():
+    app = HoldingApp()
+    limit = InflightLimit(app, max_bytes=1000)
+    charges = []
+
+    async def inflating_app(scope, receive, send):
+        scope["pulse.inflight.charge"](900)  # what read_body does with the inflated copy
+        charges.append(limit.used)
+        await app(scope, receive, send)
+
+    limit.app = inflating_app
+    first = request(b"x" * 50)
+    task = asyncio.create_task(limit(*first[:3]))
+    await asyncio.sleep(0.01)
+    assert limit.used == 950
+    second = request(b"y" * 100)
+    await limit(*second[:3])  # 950 + 900 inflated: over the budget
+    assert status(second[3]) == 503
     app.release.set()
     await task
     assert limit.used == 0

@@ -2,10 +2,11 @@
 docs/api.md §Dashboard API), and ``GET /dashboard/login`` which consumes a one-time login link from
 ``pulse-bridge dashboard-login``.
 
-Sign-in is throttled per IP (every attempt counts) and per account (failures count), checked
-before the password is, with 429 and ``Retry-After``. An unknown email and a wrong password get
-the same 401 body after the same argon2 work. ``get-session`` answers ``null`` without a live
-session, as better-auth does; it also accepts the token as ``Authorization: Bearer``.
+Sign-in is throttled per IP (every attempt counts), per account and address and per account
+(failures count; see :class:`SignInLimits`), checked before the password is, with 429 and
+``Retry-After``. An unknown email and a wrong password get the same 401 body after the same
+argon2 work. ``get-session`` answers ``null`` without a live session, as better-auth does; it
+also accepts the token as ``Authorization: Bearer``.
 """
 
 from __future__ import annotations
@@ -54,17 +55,39 @@ def user_out(info: auth_sessions.SessionInfo) -> UserOut:
 
 
 class SignInLimits:
-    """The two sign-in throttles (per IP, per account) of one app."""
+    """The sign-in throttles of one app, checked before the password is:
+
+    * per address: every attempt counts (``signin_ip_limit`` per minute), spraying many accounts;
+    * per account *and* address: failures count, half the account's allowance - the guessing
+      address is locked out of that account first;
+    * per account, from all addresses: failures count (``signin_account_limit`` per 15 minutes),
+      distributed guessing.
+
+    So one address guessing one password after another is stopped before the account-wide lock,
+    and the real owner can still sign in from another address."""
 
     def __init__(self, options: AuthOptions) -> None:
         self.ip = RateLimiter(options.signin_ip_limit, options.signin_ip_window_s)
         self.account = RateLimiter(options.signin_account_limit, options.signin_account_window_s)
+        self.pair = RateLimiter(
+            max(1, options.signin_account_limit // 2), options.signin_account_window_s
+        )
 
     def check(self, ip: str, email: str) -> None:
-        waits = [w for w in (self.ip.retry_after(ip), self.account.retry_after(email)) if w]
+        pair = f"{email}\x00{ip}"
+        limits = ((self.ip, ip), (self.pair, pair), (self.account, email))
+        waits = [w for w in (limiter.retry_after(key) for limiter, key in limits) if w]
         if waits:
             raise TooManyRequests("Too many sign-in attempts, retry later", max(waits))
         self.ip.hit(ip)
+
+    def failed(self, ip: str, email: str) -> None:
+        self.account.hit(email)
+        self.pair.hit(f"{email}\x00{ip}")
+
+    def succeeded(self, ip: str, email: str) -> None:
+        self.account.reset(email)
+        self.pair.reset(f"{email}\x00{ip}")
 
 
 async def start_session(
@@ -92,14 +115,14 @@ def router(options: AuthOptions, limits: SignInLimits | None = None) -> APIRoute
         svc: Services = Depends(services),
     ) -> SignInOut:
         """Email and password sign-in; sets the ``better-auth.session_token`` cookie."""
-        account = body.email.strip().lower()
-        limits.check(client_ip(request), account)
+        account, ip = body.email.strip().lower(), client_ip(request)
+        limits.check(ip, account)
         user = await accounts.user_by_email(svc.pool, body.email) if account else None
         stored = user["password_hash"] if user else None
         if not await auth_sessions.verify_password(stored, body.password):
-            limits.account.hit(account)
+            limits.failed(ip, account)
             raise Unauthorized(INVALID_CREDENTIALS)
-        limits.account.reset(account)
+        limits.succeeded(ip, account)
         token, info = await start_session(request, response, svc.pool, user["id"], options)
         return SignInOut(token=token, user=user_out(info))
 

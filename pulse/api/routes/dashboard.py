@@ -12,6 +12,8 @@ the same password-hashing work, and nothing is created (the owner can sign in as
 
 from __future__ import annotations
 
+import contextlib
+from datetime import UTC, datetime
 from uuid import UUID
 
 from fastapi import APIRouter, Body, Depends, Request
@@ -44,6 +46,7 @@ from pulse.records import ProjectAccess
 from pulse.storage import accounts, auth_sessions
 
 PREFIX = "/dashboard/api"
+NEEDS_NAME_AND_PASSWORD = "A user needs a name and a password"
 SCOPED = (400, 401, 403, 503)  # no session, bad X-Project-Id, not a member / not admin
 
 
@@ -198,25 +201,15 @@ def router(options: AuthOptions) -> APIRouter:
         body: NewUserBody,
         access: ProjectAccess = Depends(project_admin), svc: Services = Depends(services),
     ) -> NewMemberOut:
-        """Add a user to the project: an existing account by email (its name and password are
-        left alone), or a new account, which needs ``name`` and ``password``."""
-        created = False
-        user = await accounts.user_by_email(svc.pool, body.email)
-        if user is None:
-            if body.name is None or body.password is None:
-                raise InvalidInput("A new user needs a name and a password")
-            password_hash = await auth_sessions.hash_password(body.password)
-            try:
-                await accounts.create_user(svc.pool, body.email, body.name, password_hash)
-                created = True
-            except accounts.EmailTaken:
-                pass  # created concurrently: add that account
-            user = await accounts.user_by_email(svc.pool, body.email)
-        if not await accounts.add_member(svc.pool, access.project_id, user["id"], body.role):
-            raise Conflict("User is already a member of this project")
-        rows = await accounts.project_members(svc.pool, access.project_id)
-        member = next(row for row in rows if row["id"] == user["id"])
-        return NewMemberOut(user=member_out(member), created=created)
+        """Add a user to the project by email. The answer is the same whether an account with
+        that email exists or not (no enumeration): ``name`` and ``password`` are always required;
+        a new account is created with them, an existing account is added as it is (its own name
+        and password stay); the answer echoes the request."""
+        user = await add_by_email(svc.pool, access.project_id, body)
+        return NewMemberOut(user=MemberOut(
+            id=str(user["id"]), email=body.email, name=body.name, role=body.role,
+            createdAt=iso(datetime.now(UTC)),
+        ))
 
     @r.patch(f"{PREFIX}/users/{{user_id}}", response_model=MemberOut,
              responses=errors(*SCOPED, 404, 409, 413))
@@ -250,6 +243,23 @@ def router(options: AuthOptions) -> APIRouter:
         return Success(success=True)
 
     return r
+
+
+async def add_by_email(pool, project_id: UUID, body: NewUserBody) -> dict:
+    """The account with ``body.email`` (created from ``body`` if there is none), added to the
+    project; 409 when already a member. The password is hashed either way, so both cases cost
+    the same argon2 work."""
+    if body.name is None or body.password is None:
+        raise InvalidInput(NEEDS_NAME_AND_PASSWORD)
+    password_hash = await auth_sessions.hash_password(body.password)
+    user = await accounts.user_by_email(pool, body.email)
+    if user is None:
+        with contextlib.suppress(accounts.EmailTaken):  # created concurrently: add that one
+            await accounts.create_user(pool, body.email, body.name, password_hash)
+        user = await accounts.user_by_email(pool, body.email)
+    if not await accounts.add_member(pool, project_id, user["id"], body.role):
+        raise Conflict("User is already a member of this project")
+    return user
 
 
 def member_out(row: dict) -> MemberOut:

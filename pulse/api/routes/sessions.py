@@ -7,6 +7,7 @@ The list (docs/sql.md "GET /v1/sessions") reads the per-session summaries kept o
 
 Both list oldest first. A session is "not found" when it has no row of the requested kind in the
 key's project. ``limit`` (default 1000, at most 10000) and ``offset`` page very long sessions.
+Session ids may hold any character: they are one percent-encoded path segment (``a%2Fb``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from pulse.api.deps import Services, services
-from pulse.api.params import QueryErrors, choice_param, date_range, paging, text_param
+from pulse.api.params import (
+    QueryErrors,
+    choice_param,
+    date_range,
+    encoded_tail,
+    paging,
+    text_param,
+)
 from pulse.api.responses import json_page, json_response
 from pulse.errors import NotFound
 from pulse.records import ApiKeyInfo
@@ -58,8 +66,20 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
         )
         return json_page("sessions", rows, total, limit, offset)
 
-    async def session(session_id: str, request: Request, project_id, pool, kind: str) -> Response:
-        """One session's traces or spans, oldest first; 404 when it has none of them."""
+    async def session(request: Request, project_id, pool) -> Response:
+        """One session's traces or spans, oldest first; 404 when it has none of them.
+
+        The id and the route (``.../{id}`` or ``.../{id}/spans``) come from the raw path
+        (:func:`encoded_tail`): a session id may contain any character, ``/`` included, as
+        one percent-encoded segment."""
+        tail = encoded_tail(request, prefix + "/sessions")
+        if len(tail) == 1:
+            kind = "traces"
+        elif len(tail) == 2 and tail[1] == "spans":
+            kind = "spans"
+        else:
+            raise NotFound("Session not found")
+        session_id = tail[0]
         limit, offset = page_args(request)
         fetch = queries.session_traces if kind == "traces" else queries.session_spans
         rows = []
@@ -69,22 +89,24 @@ def router(authenticate, prefix: str = "/v1") -> APIRouter:
             raise NotFound("Session not found")
         return body(session_id, kind, rows)
 
-    @r.get(prefix + "/sessions/{session_id}")
-    async def session_traces(
-        session_id: str,
-        request: Request,
-        key: ApiKeyInfo = Depends(authenticate),
-        svc: Services = Depends(services),
-    ) -> Response:
-        return await session(session_id, request, key.project_id, svc.reads, "traces")
-
-    @r.get(prefix + "/sessions/{session_id}/spans")
+    # `:path` so that ids with an encoded "/" reach the handler at all; both routes resolve
+    # the id and the kind from the raw path, whichever of the two matched.
+    @r.get(prefix + "/sessions/{session_id:path}/spans")
     async def session_spans(
         session_id: str,
         request: Request,
         key: ApiKeyInfo = Depends(authenticate),
         svc: Services = Depends(services),
     ) -> Response:
-        return await session(session_id, request, key.project_id, svc.reads, "spans")
+        return await session(request, key.project_id, svc.reads)
+
+    @r.get(prefix + "/sessions/{session_id:path}")
+    async def session_traces(
+        session_id: str,
+        request: Request,
+        key: ApiKeyInfo = Depends(authenticate),
+        svc: Services = Depends(services),
+    ) -> Response:
+        return await session(request, key.project_id, svc.reads)
 
     return r

@@ -10,7 +10,6 @@ validation models. State-changing forms are guarded three ways: the session cook
 
 from __future__ import annotations
 
-import contextlib
 from urllib.parse import parse_qs, quote
 from uuid import UUID
 
@@ -21,6 +20,7 @@ from pydantic import ValidationError
 from pulse.api.auth_schemas import NewUserBody, ProjectBody, SignUpBody
 from pulse.api.deps import services, session_token
 from pulse.api.routes.auth import INVALID_CREDENTIALS, SignInLimits, TooManyRequests, start_session
+from pulse.api.routes.dashboard import Conflict, add_by_email
 from pulse.api.security import AuthOptions, RateLimiter, clear_session_cookie, client_ip
 from pulse.api.web.render import (
     SIGN_IN,
@@ -31,6 +31,7 @@ from pulse.api.web.render import (
     page_context,
     render,
 )
+from pulse.errors import InvalidInput
 from pulse.storage import accounts, auth_sessions
 
 MAX_FIELD = 1024
@@ -141,10 +142,10 @@ def router(options: AuthOptions, limits: SignInLimits | None = None) -> APIRoute
         user = await accounts.user_by_email(pool, email) if email else None
         stored = user["password_hash"] if user else None
         if not await auth_sessions.verify_password(stored, password):
-            limits.account.hit(email.lower())
+            limits.failed(client_ip(request), email.lower())
             return render("sign_in.html", None, 401, next=nxt, error=INVALID_CREDENTIALS,
                           email=email)
-        limits.account.reset(email.lower())
+        limits.succeeded(client_ip(request), email.lower())
         response = see_other(nxt)
         await start_session(request, response, pool, user["id"], options)
         return response
@@ -222,16 +223,11 @@ def router(options: AuthOptions, limits: SignInLimits | None = None) -> APIRoute
             body = NewUserBody.model_validate(raw)
         except ValidationError as exc:
             return await _members_page(ctx, _errors(exc), status=400)
-        user = await accounts.user_by_email(ctx.pool, body.email)
-        if user is None:
-            if body.name is None or body.password is None:
-                return await _members_page(
-                    ctx, ["A new user needs a name and a password."], status=400)
-            pw_hash = await auth_sessions.hash_password(body.password)
-            with contextlib.suppress(accounts.EmailTaken):  # created concurrently: add it
-                await accounts.create_user(ctx.pool, body.email, body.name, pw_hash)
-            user = await accounts.user_by_email(ctx.pool, body.email)
-        if not await accounts.add_member(ctx.pool, ctx.project_id, user["id"], body.role):
+        try:  # the same answer whether the account exists or not (no enumeration)
+            await add_by_email(ctx.pool, ctx.project_id, body)
+        except InvalidInput:
+            return await _members_page(ctx, ["A user needs a name and a password."], status=400)
+        except Conflict:
             return await _members_page(ctx, ["That user is already a member."], status=409)
         return await _members_page(ctx, added=body.email, status=201)
 

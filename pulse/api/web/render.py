@@ -201,7 +201,9 @@ def short(value: Any, n: int = 8) -> str:
 
 
 def urlq(value: Any) -> str:
-    return quote(str(value), safe="")
+    """One path segment; "." and ".." are encoded too, or clients would resolve them away."""
+    text = quote(str(value), safe="")
+    return text.replace(".", "%2E") if text.strip(".") == "" else text
 
 
 env = Environment(

@@ -9,6 +9,7 @@ import orjson
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
+from pulse.api.params import encoded_tail
 from pulse.api.web import filters, timeline
 from pulse.api.web.pages import onboarding
 from pulse.api.web.render import PageError, page_context, render
@@ -56,9 +57,29 @@ def router() -> APIRouter:
                       pages=max(1, -(-total // filters.PAGE_SIZE)), onboard=onboarding(ctx),
                       ranges=("24h", "7d", "30d", "all"))
 
-    @r.get(base + "/{session_id}", response_class=HTMLResponse)
+    def session_id_of(request: Request, suffix: str | None) -> str:
+        """The id from the raw path (one percent-encoded segment, ``/`` allowed in it)."""
+        tail = encoded_tail(request, base)
+        if len(tail) == (1 if suffix is None else 2) and (suffix is None or tail[1] == suffix):
+            return tail[0]
+        raise PageError(404, "Session not found")
+
+    @r.get(base + "/{session_id:path}/timeline", response_class=HTMLResponse)
+    async def session_timeline(request: Request, project_id: str, session_id: str) -> Response:
+        """The timeline alone (live refresh); ``data-count`` tells the script what changed."""
+        if len(encoded_tail(request, base)) == 1:  # an id ending in "%2Ftimeline": its page
+            return await session_detail(request, project_id, session_id)
+        ctx = await page_context(request, project_id, fragment=True)
+        session_id = session_id_of(request, "timeline")
+        traces, spans = await _load(ctx, session_id)
+        if not traces and not spans:
+            raise PageError(404, "Session not found")
+        return render("_timeline.html", ctx, sid=session_id, tl=timeline.build(traces, spans))
+
+    @r.get(base + "/{session_id:path}", response_class=HTMLResponse)
     async def session_detail(request: Request, project_id: str, session_id: str) -> Response:
         ctx = await page_context(request, project_id)
+        session_id = session_id_of(request, None)
         traces, spans = await _load(ctx, session_id)
         if not traces and not spans:
             raise PageError(404, "Session not found")
@@ -66,15 +87,6 @@ def router() -> APIRouter:
         truncated = len(traces) >= MAX_ITEMS or len(spans) >= MAX_ITEMS
         return render("session.html", ctx, nav="sessions", sid=session_id, tl=tl,
                       truncated=truncated, max_items=MAX_ITEMS)
-
-    @r.get(base + "/{session_id}/timeline", response_class=HTMLResponse)
-    async def session_timeline(request: Request, project_id: str, session_id: str) -> Response:
-        """The timeline alone (live refresh); ``data-count`` tells the script what changed."""
-        ctx = await page_context(request, project_id, fragment=True)
-        traces, spans = await _load(ctx, session_id)
-        if not traces and not spans:
-            raise PageError(404, "Session not found")
-        return render("_timeline.html", ctx, sid=session_id, tl=timeline.build(traces, spans))
 
     @r.get("/dashboard/p/{project_id}/otel/{otel_trace_id}", response_class=HTMLResponse)
     async def otel_tree(request: Request, project_id: str, otel_trace_id: str) -> Response:
