@@ -233,6 +233,21 @@ def _readiness(pool: AsyncConnectionPool, pipeline: Pipeline, stall_s: float):
     return [database, queue, writer]
 
 
+def _queue_state(pipeline: Pipeline) -> dict[str, object] | None:
+    """The ingest queue as /health/ready shows it (the same figures as /metrics)."""
+    q = pipeline.queue
+    if q is None:
+        return None
+    state: dict[str, object] = {"entries": q.depth(), "bytes": q.bytes_used(),
+                                "maxBytes": q.max_bytes}
+    if isinstance(q, NatsQueue):
+        s = q.state
+        return {"backend": "nats", "connected": q.connected, **state,
+                "consumerPending": s.consumer_pending, "ackPending": s.consumer_ack_pending,
+                "redelivered": s.redelivered}
+    return {"backend": "file", **state}
+
+
 def build_app(
     settings: Settings, pool: AsyncConnectionPool, pipeline: Pipeline,
     read_pool: AsyncConnectionPool | None = None,
@@ -247,6 +262,7 @@ def build_app(
         readiness=_readiness(pool, pipeline, settings.writer_stall_s),
         metrics=lambda: (pipeline.metrics.render(), CONTENT_TYPE),
         read_pool=read_pool,
+        queue_state=(lambda: _queue_state(pipeline)) if pipeline.queue is not None else None,
     )
     ingest_routes = []
     if pipeline.ingestor is not None:  # roles all and ingest

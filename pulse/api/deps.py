@@ -35,6 +35,8 @@ class Services:
     # a read replica (PULSE_READ_DATABASE_URL) for the query routes and the dashboard's pages;
     # accounts, sessions and keys stay on the primary (they write)
     read_pool: AsyncConnectionPool | None = None
+    # the ingest queue's state for /health/ready's body (backend, depth, stream lag); None: no queue
+    queue_state: Callable[[], dict[str, object]] | None = None
 
     @property
     def reads(self) -> AsyncConnectionPool:

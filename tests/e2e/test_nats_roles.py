@@ -53,7 +53,13 @@ def test_writer_serves_health_and_metrics_only_and_ingest_only_publishes(databas
         # the default 1 MiB max_payload is below the default 20 MiB body limit: said at start-up
         assert "larger ingest requests get 413" in "".join(ingest.lines)
         assert "max_payload" not in "".join(writer.lines)  # a writer receives nothing
-        assert httpx.get(writer.url + "/health/ready").status_code == 200
+        ready = httpx.get(writer.url + "/health/ready")
+        assert ready.status_code == 200
+        # readiness shows the stream's state, not only failures
+        state = ready.json()["queue"]
+        assert state["backend"] == "nats" and state["connected"] is True
+        assert {"entries", "bytes", "maxBytes", "consumerPending", "ackPending",
+                "redelivered"} <= state.keys()
         assert "pulse_nats_consumer_pending" in httpx.get(writer.url + "/metrics").text
         for path in ("/v1/spans/async", "/v1/traces/async"):
             r = httpx.post(writer.url + path, json=[span_item()], headers=headers)
@@ -76,6 +82,7 @@ def test_writer_serves_health_and_metrics_only_and_ingest_only_publishes(databas
             lambda: httpx.get(ingest.url + "/health/ready").status_code == 503, 15)
         body = httpx.get(ingest.url + "/health/ready").json()
         assert any("NATS" in reason for reason in body["reasons"])
+        assert body["queue"]["backend"] == "nats" and body["queue"]["connected"] is False
         r = httpx.post(ingest.url + "/v1/spans/async", json=[span_item()], headers=headers)
         assert r.status_code == 503 and r.headers["retry-after"] == "2"
         assert "NATS unreachable" in r.json()["error"]

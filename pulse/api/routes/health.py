@@ -19,13 +19,14 @@ async def health() -> dict[str, str]:
 @router.get("/health/ready")
 async def ready(svc: Services = Depends(services)) -> JSONResponse:
     reasons = [reason for probe in svc.readiness if (reason := await probe())]
+    extra = {"queue": svc.queue_state()} if svc.queue_state is not None else {}
     if reasons:
         return JSONResponse(
-            {"status": "unavailable", "service": "pulse", "reasons": reasons},
+            {"status": "unavailable", "service": "pulse", "reasons": reasons, **extra},
             status_code=503,
             headers={"Retry-After": "5"},
         )
-    return JSONResponse({"status": "ready", "service": "pulse"})
+    return JSONResponse({"status": "ready", "service": "pulse", **extra})
 
 
 @router.get("/metrics", include_in_schema=False)
