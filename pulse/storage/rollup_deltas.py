@@ -17,11 +17,11 @@ from pulse.storage.rollups import (
     _SESSION_MODEL_DAILY,
     _TRACE_COUNTS,
     TRACE_NEW,
+    USAGE_ADD,
+    USAGE_COLUMNS,
 )
 
-_USAGE_SIGNED = """
-INSERT INTO pulse.{table} AS t (project_id, bucket, provider, model, status, requests,
-    input_tokens, output_tokens, cost_cents, latency_sum, latency_hist)
+_USAGE_SIGNED = USAGE_COLUMNS + """
 SELECT project_id, date_trunc('{unit}', ts, 'UTC'), provider, model, status, sum(sign),
        coalesce(sum(sign * input_tokens), 0), coalesce(sum(sign * output_tokens), 0),
        coalesce(sum(sign * cost_cents), 0), sum(sign * latency_ms),
@@ -32,14 +32,7 @@ SELECT project_id, date_trunc('{unit}', ts, 'UTC'), provider, model, status, sum
 FROM (SELECT *, 1 AS sign FROM pulse_traces_new
       UNION ALL SELECT *, -1 AS sign FROM pulse_traces_gone) d
 GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
-ON CONFLICT (project_id, bucket, provider, model, status) DO UPDATE SET
-    requests = t.requests + excluded.requests,
-    input_tokens = t.input_tokens + excluded.input_tokens,
-    output_tokens = t.output_tokens + excluded.output_tokens,
-    cost_cents = t.cost_cents + excluded.cost_cents,
-    latency_sum = t.latency_sum + excluded.latency_sum,
-    latency_hist = pulse.hist_add(t.latency_hist, excluded.latency_hist)
-"""
+""" + USAGE_ADD
 _USAGE_ZERO = """
 DELETE FROM pulse.{table} t USING (SELECT DISTINCT project_id, date_trunc('{unit}', ts, 'UTC')
     AS bucket, provider, model, status FROM pulse_traces_gone) g

@@ -101,15 +101,13 @@ FROM (SELECT ctid AS row_id,
 WHERE s.ctid = c.row_id AND coalesce(c.exact, c.normalised) IS NOT NULL
 """
 
-_USAGE_UPSERT = """
+# The usage rollups' column list and "add to what is there" clause; storage/rollup_deltas.py
+# builds its signed variant from the same two pieces.
+USAGE_COLUMNS = """
 INSERT INTO pulse.{table} AS t (project_id, bucket, provider, model, status, requests,
     input_tokens, output_tokens, cost_cents, latency_sum, latency_hist)
-SELECT project_id, date_trunc('{unit}', ts, 'UTC'), provider, model, status, count(*),
-       coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
-       coalesce(sum(cost_cents), 0), sum(latency_ms),
-       pulse.latency_hist(array_agg(pulse.latency_bin(latency_ms)))
-FROM pulse_traces_new
-GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+"""
+USAGE_ADD = """
 ON CONFLICT (project_id, bucket, provider, model, status) DO UPDATE SET
     requests = t.requests + excluded.requests,
     input_tokens = t.input_tokens + excluded.input_tokens,
@@ -118,6 +116,14 @@ ON CONFLICT (project_id, bucket, provider, model, status) DO UPDATE SET
     latency_sum = t.latency_sum + excluded.latency_sum,
     latency_hist = pulse.hist_add(t.latency_hist, excluded.latency_hist)
 """
+_USAGE_UPSERT = USAGE_COLUMNS + """
+SELECT project_id, date_trunc('{unit}', ts, 'UTC'), provider, model, status, count(*),
+       coalesce(sum(input_tokens), 0), coalesce(sum(output_tokens), 0),
+       coalesce(sum(cost_cents), 0), sum(latency_ms),
+       pulse.latency_hist(array_agg(pulse.latency_bin(latency_ms)))
+FROM pulse_traces_new
+GROUP BY 1, 2, 3, 4, 5 ORDER BY 1, 2, 3, 4, 5
+""" + USAGE_ADD
 
 # Row counts per hour keyed like the list filters (migration 008): exact list totals.
 _TRACE_COUNTS = """
